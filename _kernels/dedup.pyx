@@ -1,0 +1,84 @@
+"""Duplicate-index summing and CSR row extraction."""
+import numpy as np
+
+from _types cimport floating, index_t
+
+
+def dedup_rows(const index_t[::1] indices, const floating[:, ::1] values,
+               long long[::1] row_slot):
+    """Sum the values of repeated indices.
+
+    Returns ``(unique, summed)``: the distinct indices in order of first
+    occurrence (int64) and, for each, the sum of its value rows taken in
+    input order, starting from zero (a sequential left fold).
+
+    Preconditions (checked by the caller): ``0 <= indices[k] <
+    len(row_slot)``; ``values.shape[0] == len(indices)``; every entry of
+    ``row_slot`` is -1.  ``row_slot`` is scratch that maps a row to its
+    position in ``unique``; it is reset to -1 before returning, so one array
+    serves every call.
+    """
+    cdef Py_ssize_t n = indices.shape[0], width = values.shape[1]
+    cdef Py_ssize_t k, j, n_unique = 0
+    cdef long long row, slot
+    unique_arr = np.empty(n, dtype=np.int64)
+    pos_arr = np.empty(n, dtype=np.int64)
+    cdef long long[::1] unique = unique_arr
+    cdef long long[::1] pos = pos_arr
+    with nogil:
+        for k in range(n):
+            row = indices[k]
+            slot = row_slot[row]
+            if slot < 0:
+                slot = n_unique
+                row_slot[row] = slot
+                unique[slot] = row
+                n_unique += 1
+            pos[k] = slot
+    summed_arr = np.zeros((n_unique, width),
+                          dtype=np.float32 if floating is float else np.float64)
+    cdef floating[:, ::1] summed = summed_arr
+    cdef floating* dst
+    cdef const floating* src
+    with nogil:
+        for k in range(n):
+            dst = &summed[pos[k], 0] if width else NULL
+            src = &values[k, 0] if width else NULL
+            for j in range(width):
+                dst[j] = dst[j] + src[j]
+        for k in range(n_unique):
+            row_slot[unique[k]] = -1
+    return unique_arr[:n_unique], summed_arr
+
+
+def csr_touched_rows(const index_t[::1] indptr, const index_t[::1] indices,
+                     const floating[::1] data, Py_ssize_t n_cols):
+    """Gather the rows of a CSR matrix that hold at least one stored entry.
+
+    Returns ``(rows, values)``: the row numbers in ascending order (int64)
+    and a dense ``(len(rows), n_cols)`` block with each row's entries (a
+    column stored twice is summed in storage order).  Cost is
+    O(nnz + len(rows) * n_cols); the matrix is never densified.
+
+    Preconditions (checked by the caller): ``indptr`` is non-decreasing with
+    ``indptr[-1] <= len(data) == len(indices)`` and ``0 <= indices < n_cols``.
+    """
+    cdef Py_ssize_t n_rows = indptr.shape[0] - 1
+    cdef Py_ssize_t i, k, n_touched = 0
+    for i in range(n_rows):
+        if indptr[i + 1] > indptr[i]:
+            n_touched += 1
+    rows_arr = np.empty(n_touched, dtype=np.int64)
+    values_arr = np.zeros((n_touched, n_cols),
+                          dtype=np.float32 if floating is float else np.float64)
+    cdef long long[::1] rows = rows_arr
+    cdef floating[:, ::1] values = values_arr
+    cdef Py_ssize_t out = 0
+    with nogil:
+        for i in range(n_rows):
+            if indptr[i + 1] > indptr[i]:
+                rows[out] = i
+                for k in range(indptr[i], indptr[i + 1]):
+                    values[out, indices[k]] = values[out, indices[k]] + data[k]
+                out += 1
+    return rows_arr, values_arr

@@ -1,0 +1,61 @@
+"""Sparse SGD updates (plain scatter and Keras momentum)."""
+from _types cimport floating, index_t
+
+
+def sgd_scatter_rows(floating[:, ::1] var, const index_t[::1] indices,
+                     const floating[:, ::1] values, floating lr):
+    """``var[indices[k]] -= values[k] * lr`` for each k, in input order.
+
+    Repeated indices are applied one after another, as a scatter-add does;
+    nothing is summed first.
+
+    Preconditions (checked by the caller): indices in ``[0, var.shape[0])``;
+    ``values.shape == (len(indices), var.shape[1])``.
+    """
+    cdef Py_ssize_t n = indices.shape[0], width = var.shape[1], k, j
+    cdef floating* v
+    cdef const floating* g
+    if width == 0:
+        return
+    with nogil:
+        for k in range(n):
+            v = &var[indices[k], 0]
+            g = &values[k, 0]
+            for j in range(width):
+                v[j] = v[j] - g[j] * lr
+
+
+def sgd_momentum_rows(floating[:, ::1] var, floating[:, ::1] accum,
+                      const index_t[::1] rows, const floating[:, ::1] values,
+                      floating lr, floating momentum, bint nesterov):
+    """Keras momentum on the given rows only.
+
+    For each row r with gradient row g::
+
+        accum[r] = accum[r] * momentum - g * lr
+        var[r]  += accum[r]                            (plain)
+        var[r]  += accum[r] * momentum - g * lr        (Nesterov)
+
+    Preconditions (checked by the caller): rows unique and in
+    ``[0, var.shape[0])``; ``accum`` has ``var``'s shape;
+    ``values.shape == (len(rows), var.shape[1])``.
+    """
+    cdef Py_ssize_t n = rows.shape[0], width = var.shape[1], k, j
+    cdef floating* v
+    cdef floating* a
+    cdef const floating* g
+    cdef floating step
+    if width == 0:
+        return
+    with nogil:
+        for k in range(n):
+            v = &var[rows[k], 0]
+            a = &accum[rows[k], 0]
+            g = &values[k, 0]
+            for j in range(width):
+                a[j] = a[j] * momentum - g[j] * lr
+                if nesterov:
+                    step = a[j] * momentum - g[j] * lr
+                else:
+                    step = a[j]
+                v[j] = v[j] + step

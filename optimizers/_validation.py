@@ -1,0 +1,134 @@
+"""Checks run on every ``apply_gradients`` call before any state changes.
+
+`filter_empty_gradients` drops ``None`` gradients (warning, as TensorFlow
+does); `check_pairs` turns each remaining ``(gradient, variable)`` pair into
+``(ndarray | IndexedSlices, variable)`` with shapes, dtypes and indices
+checked, or raises an error that names the variable.
+"""
+import warnings
+
+import numpy as np
+
+from .sparse import IndexedSlices, is_sparse, to_indexed_slices
+from .variables import Variable, as_array, var_name
+
+__all__ = ["filter_empty_gradients", "check_variable", "check_gradient", "check_pairs"]
+
+FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _pairs(grads_and_vars, source):
+    try:
+        items = list(grads_and_vars)
+    except TypeError:
+        raise TypeError(
+            f"{source} must be an iterable of (gradient, variable) pairs; received "
+            f"{type(grads_and_vars).__name__}.") from None
+    for i, item in enumerate(items):
+        if not isinstance(item, (tuple, list)) or len(item) != 2:
+            raise TypeError(
+                f"Element {i} of {source} is not a (gradient, variable) pair; received "
+                f"{type(item).__name__}.")
+    return [tuple(item) for item in items]
+
+
+def filter_empty_gradients(grads_and_vars, source="`grads_and_vars`"):
+    """Materialise the pairs and drop those whose gradient is ``None``.
+
+    Raises `ValueError` when every gradient is ``None``; warns, naming the
+    variables, when only some are.
+    """
+    items = _pairs(grads_and_vars, source)
+    kept = [(g, v) for g, v in items if g is not None]
+    if items and not kept:
+        names = [var_name(v) for _, v in items]
+        raise ValueError(f"No gradients provided for any variable: {names}.")
+    if len(kept) < len(items):
+        names = [var_name(v) for g, v in items if g is None]
+        warnings.warn(
+            f"Gradients do not exist for variables {names} when minimizing the loss.",
+            UserWarning, stacklevel=3)
+    return kept
+
+
+def check_variable(var, position):
+    """Return the array that updates of ``var`` write into, or raise."""
+    if isinstance(var, Variable):
+        arr = var._value
+        what = f"Variable '{var.name}'"
+    elif isinstance(var, np.ndarray):
+        arr = var
+        what = f"Variable {position} (an ndarray)"
+        if not arr.flags.c_contiguous:
+            raise ValueError(f"{what} must be C-contiguous to be updated in place.")
+        if not arr.flags.writeable:
+            raise ValueError(f"{what} is read-only; it cannot be updated in place.")
+    else:
+        raise TypeError(
+            f"Variable {position} must be an optimizers.Variable or a writable C-contiguous "
+            f"float ndarray; received {type(var).__name__}.")
+    if arr.dtype not in FLOAT_DTYPES:
+        raise TypeError(
+            f"{what} has dtype {arr.dtype}; optimizers update float16, float32 or float64 "
+            f"variables only.")
+    return arr
+
+
+def check_gradient(grad, var, arr):
+    """Validate one gradient against its variable's array ``arr``.
+
+    Returns a C-contiguous ndarray (dense path) or a checked `IndexedSlices`
+    (sparse path).
+    """
+    name = var_name(var)
+    if is_sparse(grad):
+        return to_indexed_slices(grad, arr, name)
+    if isinstance(grad, (str, bytes, dict, set)):
+        raise TypeError(
+            f"Gradient for variable '{name}' must be an array, an IndexedSlices or a "
+            f"scipy.sparse matrix; received {type(grad).__name__}.")
+    try:
+        g = np.asarray(grad)
+    except Exception as exc:
+        raise TypeError(
+            f"Gradient for variable '{name}' could not be read as an array "
+            f"({type(grad).__name__}): {exc}") from None
+    if g.dtype.kind != "f":
+        raise TypeError(
+            f"Gradient for variable '{name}' has dtype {g.dtype}; expected {arr.dtype} "
+            f"(the variable's dtype).")
+    if g.dtype != arr.dtype:
+        raise TypeError(
+            f"Gradient for variable '{name}' has dtype {g.dtype}; expected {arr.dtype} "
+            f"(the variable's dtype).")
+    if g.shape != arr.shape:
+        raise ValueError(
+            f"Gradient for variable '{name}' has shape {g.shape}; expected {arr.shape}.")
+    return np.ascontiguousarray(g)
+
+
+def check_pairs(pairs):
+    """Check every ``(gradient, variable)`` pair; return the checked pairs."""
+    checked = []
+    for i, (grad, var) in enumerate(pairs):
+        arr = check_variable(var, i)
+        checked.append((check_gradient(grad, var, arr), var))
+    return checked
+
+
+def check_sparse_constraints(pairs):
+    """TensorFlow refuses sparse updates of constrained variables."""
+    for grad, var in pairs:
+        if isinstance(grad, IndexedSlices) and getattr(var, "constraint", None) is not None:
+            raise RuntimeError(
+                "Cannot use a constraint function on a sparse variable. "
+                f"Received: variable '{var_name(var)}', constraint={var.constraint!r}.")
+
+
+def check_global_clip_dtypes(pairs):
+    """``global_clipnorm`` sums norms over all gradients: one dtype only."""
+    dtypes = {as_array(v).dtype for _, v in pairs}
+    if len(dtypes) > 1:
+        raise ValueError(
+            "`global_clipnorm` needs every gradient in one dtype; received "
+            f"{sorted(d.name for d in dtypes)}.")
