@@ -1,1 +1,19 @@
+"""Keras-style optimizers (TensorFlow 2.4 semantics) for NumPy and SciPy.
 
+Dense gradients are applied with NumPy; row-sparse gradients
+(`IndexedSlices`, any ``scipy.sparse`` matrix) with compiled kernels whose
+cost is that of the touched rows.
+"""
+from . import constraints, schedules
+from ._registry import deserialize, get, register, serialize
+from .base import Optimizer
+from .sgd import SGD
+from .sparse import IndexedSlices
+from .variables import Variable
+
+__all__ = ["Optimizer", "SGD", "Variable", "IndexedSlices", "get", "serialize",
+           "deserialize", "schedules", "constraints"]
+
+register(SGD)
+
+__version__ = "0.1.0"

@@ -51,6 +51,14 @@ def filter_empty_gradients(grads_and_vars, source="`grads_and_vars`"):
     return kept
 
 
+class VariableTypeError(TypeError, ValueError):
+    """Something other than a variable was given where a variable is expected.
+
+    A `TypeError`, and a `ValueError` too, which is what TensorFlow's
+    ``minimize`` documents for this case.
+    """
+
+
 def check_variable(var, position):
     """Return the array that updates of ``var`` write into, or raise."""
     if isinstance(var, Variable):
@@ -64,7 +72,7 @@ def check_variable(var, position):
         if not arr.flags.writeable:
             raise ValueError(f"{what} is read-only; it cannot be updated in place.")
     else:
-        raise TypeError(
+        raise VariableTypeError(
             f"Variable {position} must be an optimizers.Variable or a writable C-contiguous "
             f"float ndarray; received {type(var).__name__}.")
     if arr.dtype not in FLOAT_DTYPES:

@@ -10,7 +10,7 @@ import scipy.sparse
 
 from ._kernels.dedup import csr_touched_rows, dedup_rows
 
-__all__ = ["IndexedSlices", "is_sparse", "check_indexed_slices", "from_scipy",
+__all__ = ["IndexedSlices", "is_sparse", "check_indexed_slices", "from_scipy", "as_rows",
            "RowSlotMap"]
 
 
@@ -74,7 +74,7 @@ def _check_float_dtype(dtype, var, name, what):
 
 
 def check_indices(indices, n_rows, name):
-    """Validate row indices; return them as a C-contiguous int64 array."""
+    """Validate row indices; return them C-contiguous, int32 or int64."""
     indices = np.asarray(indices)
     if indices.dtype.kind not in "iu":
         detail = ""
@@ -99,14 +99,16 @@ def check_indices(indices, n_rows, name):
             raise ValueError(
                 f"Gradient for variable '{name}' has index {indices[k]} at position {k}, "
                 f"out of range [0, {n_rows}).")
-    return np.ascontiguousarray(indices, dtype=np.int64)
+    if indices.dtype not in (np.int32, np.int64):
+        indices = indices.astype(np.int64)
+    return np.ascontiguousarray(indices)
 
 
 def check_indexed_slices(grad, var, name):
     """Validate a row-sparse gradient against the array ``var``.
 
     Returns ``(values, indices)`` with ``values`` C-contiguous in ``var``'s
-    dtype and shape ``(len(indices),) + var.shape[1:]``, and ``indices`` int64.
+    dtype and shape ``(len(indices),) + var.shape[1:]``, and ``indices`` int32 or int64.
     Raises `TypeError` or `ValueError` naming ``name`` on any mismatch.
     """
     if var.ndim == 0:
@@ -192,3 +194,16 @@ class RowSlotMap:
         if len(self._map) < n_rows:
             self._map = np.full(n_rows, -1, dtype=np.int64)
         return dedup_rows(indices, values, self._map)
+
+
+def as_rows(array, n_rows=None):
+    """View ``array`` as 2-D ``(n_rows, row width)`` without copying.
+
+    ``n_rows`` defaults to ``array.shape[0]``; pass it for a values block
+    whose leading dimension is the number of indices.
+    """
+    n = array.shape[0] if n_rows is None else n_rows
+    width = 1
+    for d in array.shape[1:]:
+        width *= d
+    return array.reshape(n, width)

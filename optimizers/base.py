@@ -1,0 +1,749 @@
+"""`Optimizer`: the base class every optimizer shares.
+
+It holds the whole flow of a step once (filter, validate, aggregate, clip,
+transform, create slots, prepare coefficients, update, constrain, count),
+and the state every optimizer has: hyperparameters, slots, ``iterations``,
+weights and config.  Subclasses supply only `_create_slots`,
+`_prepare_local`, `_resource_apply_dense`, `_resource_apply_sparse` and
+`get_config`, with TensorFlow 2.4's signatures.
+"""
+import functools
+import inspect
+import itertools
+import re
+from collections import defaultdict
+
+import numpy as np
+
+from . import clip, schedules
+from ._validation import (check_global_clip_dtypes, check_pairs, check_sparse_constraints,
+                          check_variable, filter_empty_gradients)
+from .sparse import IndexedSlices, RowSlotMap
+from .variables import Variable, as_array, var_name
+
+__all__ = ["Optimizer"]
+
+DEVICE = "cpu"
+"""The one device of this library; ``apply_state`` keys are ``(DEVICE, dtype)``."""
+
+_ALLOWED_KWARGS = ("clipnorm", "clipvalue", "lr", "decay", "global_clipnorm")
+_VALID_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+_name_counts = defaultdict(itertools.count)
+
+
+def _snake_case(name):
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def compute_dtype(dtype):
+    """The dtype coefficients and arithmetic use for a variable of ``dtype``.
+
+    float16 variables are updated in float32 and rounded once.
+    """
+    dtype = np.dtype(dtype)
+    return np.dtype(np.float32) if dtype == np.float16 else dtype
+
+
+def _is_number(value):
+    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+
+
+def _to_dtype(value, dtype):
+    """Cast a hyperparameter value to ``dtype`` the way TensorFlow does.
+
+    Python numbers go through float32 first (``tf.cast`` of a Python float),
+    so a float64 variable sees ``f64(f32(x))``.
+    """
+    if isinstance(value, (int, float)):
+        value = np.float32(value)
+    return np.asarray(value).astype(dtype)[()]
+
+
+@functools.lru_cache(maxsize=None)
+def _takes_apply_state(func):
+    return "apply_state" in inspect.signature(func).parameters
+
+
+class Optimizer:
+    """Base class for optimizers, with TensorFlow 2.4's ``OptimizerV2`` API.
+
+    Do not instantiate it directly; use a subclass such as `SGD` or `Adam`,
+    or write one: override `_create_slots`, `_resource_apply_dense`,
+    `_resource_apply_sparse` and `get_config` (and `_prepare_local` to
+    compute per-dtype coefficients once per step).
+
+    Parameters
+    ----------
+    name : str
+        Prefix of the names of the optimizer's weights.  A falsy name is
+        replaced by a unique snake-case class name (``"sgd"``, ``"sgd_1"``).
+    gradient_aggregator : callable, optional
+        ``list[(grad, var)] -> list[(grad, var)]``, run first on the
+        gradients of each `apply_gradients` call (unless it is called with
+        ``experimental_aggregate_gradients=False``); for example
+        `optimizers.distribute.allreduce_aggregator`.  Default: none.
+    gradient_transformers : list of callable, optional
+        Each ``list[(grad, var)] -> list[(grad, var)]``, run in order after
+        aggregation.  Exclusive with the clipping arguments.
+    **kwargs
+        ``clipvalue``, ``clipnorm``, ``global_clipnorm`` (clip gradients by
+        value, per-gradient norm, or global norm), ``lr`` (alias of
+        ``learning_rate``) and ``decay`` (legacy inverse-time decay of the
+        learning rate: ``lr / (1 + decay * iterations)``).
+
+    Raises
+    ------
+    TypeError
+        For a keyword argument not in the list above.
+    ValueError
+        For a negative keyword value, or ``clipnorm`` with ``global_clipnorm``.
+    """
+
+    _HAS_AGGREGATE_GRAD = False
+
+    def __init__(self, name, gradient_aggregator=None, gradient_transformers=None, **kwargs):
+        for key, value in kwargs.items():
+            if key not in _ALLOWED_KWARGS:
+                raise TypeError(
+                    f"Unexpected keyword argument passed to optimizer: {key}. Allowed kwargs "
+                    f"are {{{', '.join(_ALLOWED_KWARGS)}}}.")
+            if _is_number(value) and value < 0:
+                raise ValueError(f"Expected {key} >= 0, received: {value}")
+            if key != "lr" and value is not None and not _is_number(value):
+                raise TypeError(f"`{key}` must be a number; received {value!r}.")
+        if gradient_aggregator is not None and not callable(gradient_aggregator):
+            raise TypeError(
+                f"`gradient_aggregator` must be callable; received {gradient_aggregator!r}.")
+        transformers = list(gradient_transformers or [])
+        for fn in transformers:
+            if not callable(fn):
+                raise TypeError(
+                    f"Every element of `gradient_transformers` must be callable; received "
+                    f"{fn!r}.")
+        d = self.__dict__
+        d["_hyper"] = {}
+        d["_hypers_created"] = False
+        d["_slots"] = {}
+        d["_slot_owners"] = {}
+        d["_slot_names"] = []
+        d["_weights"] = []
+        d["_iterations"] = None
+        d["_row_slots"] = RowSlotMap()
+        self._init_set_name(name)
+        self._initial_decay = float(kwargs.get("decay") or 0.0)
+        self.gradient_aggregator = gradient_aggregator
+        self.gradient_transformers = transformers
+        self._clipnorm = self._global_clipnorm = self._clipvalue = None
+        self.clipnorm = kwargs.get("clipnorm")
+        self.global_clipnorm = kwargs.get("global_clipnorm")
+        self.clipvalue = kwargs.get("clipvalue")
+
+    def _init_set_name(self, name, zero_based=True):
+        if not name:
+            base = _snake_case(type(self).__name__)
+            n = next(_name_counts[base])
+            name = base if n == 0 else f"{base}_{n}"
+        self._name = name
+
+    @property
+    def name(self):
+        """The optimizer's name (prefix of its weights' names)."""
+        return self._name
+
+    # ------------------------------------------------------------------ #
+    # Clipping settings
+    def _check_clip_setting(self, field, value):
+        if value is not None and self.gradient_transformers:
+            raise ValueError(
+                f"`{field}` cannot be set when `gradient_transformers` is set. Instead, use "
+                "the `gradient_transformers` to specify clipping and other transformations. "
+                f"Received: val={value}, gradient_transformers={self.gradient_transformers}.")
+        if value is not None and (not _is_number(value) or value < 0):
+            raise ValueError(f"`{field}` must be a number >= 0; received {value!r}.")
+
+    def _check_norm_exclusive(self, clipnorm, global_clipnorm):
+        if clipnorm is not None and global_clipnorm is not None:
+            raise ValueError(
+                "Cannot accept both `clipnorm` and `global_clipnorm`. Received: "
+                f"`clipnorm`={clipnorm}, `global_clipnorm`={global_clipnorm}.")
+
+    @property
+    def clipnorm(self):
+        """float or None: clip each gradient to this L2 norm."""
+        return self._clipnorm
+
+    @clipnorm.setter
+    def clipnorm(self, value):
+        self._check_clip_setting("clipnorm", value)
+        self._check_norm_exclusive(value, self._global_clipnorm)
+        self._clipnorm = value
+
+    @property
+    def global_clipnorm(self):
+        """float or None: clip all gradients together to this global L2 norm."""
+        return self._global_clipnorm
+
+    @global_clipnorm.setter
+    def global_clipnorm(self, value):
+        self._check_clip_setting("global_clipnorm", value)
+        self._check_norm_exclusive(self._clipnorm, value)
+        self._global_clipnorm = value
+
+    @property
+    def clipvalue(self):
+        """float or None: clip each gradient element to ``[-clipvalue, clipvalue]``."""
+        return self._clipvalue
+
+    @clipvalue.setter
+    def clipvalue(self, value):
+        self._check_clip_setting("clipvalue", value)
+        self._clipvalue = value
+
+    # ------------------------------------------------------------------ #
+    # Hyperparameters
+    def __getattr__(self, name):
+        # Only reached when normal lookup fails: route hyperparameter names.
+        hyper = self.__dict__.get("_hyper")
+        if hyper is not None:
+            if name == "lr":
+                name = "learning_rate"
+            if name in hyper:
+                return self._get_hyper(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name, value):
+        if name == "lr":
+            name = "learning_rate"
+        if name in self.__dict__.get("_hyper", ()):
+            self._set_hyper(name, value)
+        else:
+            super().__setattr__(name, value)
+
+    def __dir__(self):
+        names = set(super().__dir__()) | set(self._hyper)
+        if "learning_rate" in self._hyper:
+            names.add("lr")
+        return sorted(names)
+
+    def _set_hyper(self, name, value):
+        """Set hyperparameter ``name`` to a number, a callable or a schedule.
+
+        Once hyperparameter variables exist, a number is assigned into the
+        existing float32 variable (holders of it see the change); a schedule
+        replaces it.  Setting a created variable to a callable raises
+        `TypeError`, as in TensorFlow.
+        """
+        if isinstance(value, Variable):
+            pass
+        elif not (_is_number(value) or callable(value)
+                  or (isinstance(value, np.ndarray) and value.ndim == 0
+                      and value.dtype.kind in "fiu")):
+            raise TypeError(
+                f"Hyperparameter `{name}` must be a number, a zero-argument callable or a "
+                f"LearningRateSchedule; received {value!r}.")
+        prev = self._hyper.get(name)
+        if (not isinstance(prev, Variable)
+                or isinstance(value, (schedules.LearningRateSchedule, Variable))):
+            self._hyper[name] = value
+            return
+        if callable(value):
+            raise TypeError(
+                f"Hyperparameter `{name}` is already a variable; it can be set to a number "
+                f"or a LearningRateSchedule, not to {value!r}.")
+        prev.assign(np.asarray(value).astype(prev.dtype))
+
+    def _create_hypers(self):
+        if self._hypers_created:
+            return
+        for name, value in sorted(self._hyper.items()):
+            if isinstance(value, Variable) or callable(value):
+                continue
+            self._hyper[name] = Variable(np.float32(value), name=name, trainable=False)
+        self._hypers_created = True
+
+    def _get_hyper(self, name, dtype=None):
+        """Return hyperparameter ``name``, cast to ``dtype`` when given.
+
+        A `LearningRateSchedule` is returned as is; a callable is called.
+        """
+        self._create_hypers()
+        value = self._hyper[name]
+        if isinstance(value, schedules.LearningRateSchedule):
+            return value
+        if callable(value) and not isinstance(value, Variable):
+            value = value()
+        if dtype is None:
+            return value
+        return _to_dtype(np.asarray(value) if isinstance(value, Variable) else value,
+                         compute_dtype(dtype))
+
+    def _serialize_hyperparameter(self, name):
+        value = self._hyper[name]
+        if isinstance(value, schedules.LearningRateSchedule):
+            return schedules.serialize(value)
+        if isinstance(value, Variable):
+            return np.asarray(value)[()]
+        if callable(value):
+            return value()
+        return value
+
+    # ------------------------------------------------------------------ #
+    # iterations, weights and slots
+    @property
+    def iterations(self):
+        """`Variable`: int64 count of applied steps (created on first read)."""
+        if self._iterations is None:
+            self.iterations = Variable(np.int64(0), name="iter", trainable=False)
+        return self._iterations
+
+    @iterations.setter
+    def iterations(self, variable):
+        if self._iterations is not None:
+            raise RuntimeError(
+                "Cannot set `iterations` to a new Variable after the Optimizer weights have "
+                "been created.")
+        if not isinstance(variable, Variable):
+            variable = Variable(np.int64(variable), name="iter", trainable=False)
+        if variable.shape != () or variable.dtype.kind not in "iu":
+            raise ValueError(
+                f"`iterations` must be a scalar integer Variable; received shape "
+                f"{variable.shape} and dtype {variable.dtype}.")
+        self._iterations = variable
+        self._weights.append(variable)
+
+    def _step_count(self):
+        return 0 if self._iterations is None else int(self._iterations)
+
+    @property
+    def weights(self):
+        """list of `Variable`: ``iterations`` and the slots, in creation order."""
+        return list(self._weights)
+
+    def variables(self):
+        """Return `weights` (the optimizer's variables, in creation order)."""
+        return list(self._weights)
+
+    def add_weight(self, name, shape, dtype=None, initializer="zeros", trainable=None,
+                   synchronization=None, aggregation=None):
+        """Create a non-slot weight of the optimizer and append it to `weights`.
+
+        ``dtype`` defaults to float32; ``trainable``, ``synchronization`` and
+        ``aggregation`` are accepted for compatibility and ignored.
+        """
+        dtype = np.dtype(np.float32 if dtype is None else dtype)
+        variable = Variable(self._initial_value(initializer, tuple(shape), dtype),
+                            name=name, trainable=False)
+        self._weights.append(variable)
+        return variable
+
+    @staticmethod
+    def _initial_value(initializer, shape, dtype):
+        if isinstance(initializer, str):
+            kind = initializer.lower()
+            if kind == "zeros":
+                return np.zeros(shape, dtype)
+            if kind == "ones":
+                return np.ones(shape, dtype)
+            raise ValueError(
+                f"Unknown initializer {initializer!r}: use 'zeros', 'ones', a callable "
+                "(shape, dtype) -> array, or a value.")
+        value = initializer(shape=shape, dtype=dtype) if callable(initializer) else initializer
+        value = np.asarray(value, dtype=dtype)
+        if value.shape != shape:
+            value = np.broadcast_to(value, shape)
+        return np.array(value, dtype=dtype, order="C")
+
+    def add_slot(self, var, slot_name, initializer="zeros", shape=None):
+        """Create (once) the slot ``slot_name`` of ``var`` and return it.
+
+        Parameters
+        ----------
+        var : Variable or ndarray
+            The variable the slot belongs to.
+        slot_name : str
+            Name of the slot, e.g. ``"m"``.
+        initializer : {"zeros", "ones"}, callable or array_like
+            A callable is called as ``initializer(shape=..., dtype=...)``;
+            any other value is broadcast to the slot's shape.
+        shape : tuple, optional
+            Shape of the slot; defaults to the variable's shape.  The slot
+            always has the variable's dtype.
+        """
+        key = id(var)
+        per_var = self._slots.setdefault(key, {})
+        self._slot_owners[key] = var
+        if slot_name not in self._slot_names:
+            self._slot_names.append(slot_name)
+        if slot_name not in per_var:
+            arr = as_array(var)
+            slot_shape = arr.shape if shape is None else tuple(shape)
+            per_var[slot_name] = Variable(
+                self._initial_value(initializer, slot_shape, arr.dtype),
+                name=f"{var_name(var)}/{slot_name}", trainable=False)
+            self._weights.append(per_var[slot_name])
+        return per_var[slot_name]
+
+    def get_slot(self, var, slot_name):
+        """Return the slot ``slot_name`` of ``var``; `KeyError` if there is none."""
+        slots = self._slots.get(id(var))
+        if slots is None or self._slot_owners.get(id(var)) is not var:
+            raise KeyError(f"The optimizer has no slots for variable '{var_name(var)}'.")
+        if slot_name not in slots:
+            raise KeyError(
+                f"Variable '{var_name(var)}' has no slot {slot_name!r}; it has "
+                f"{sorted(slots)}.")
+        return slots[slot_name]
+
+    def get_slot_names(self):
+        """Names of the slots this optimizer has created, in creation order."""
+        return list(self._slot_names)
+
+    def _create_slots(self, var_list):
+        """Create the slots of the variables in ``var_list`` (override)."""
+
+    def _create_all_weights(self, var_list):
+        _ = self.iterations
+        self._create_hypers()
+        self._create_slots(var_list)
+
+    def get_weights(self):
+        """Return the values of `weights` as NumPy arrays (``iterations`` first).
+
+        Scalars are returned as NumPy scalars (``iterations`` as ``np.int64``).
+        """
+        return [w.numpy()[()] if w.shape == () else w.numpy() for w in self._weights]
+
+    def set_weights(self, weights):
+        """Set the optimizer's weights from a list of arrays, as `get_weights` gives.
+
+        The list must have one array per weight, each of the weight's shape;
+        nothing is assigned unless all match.
+        """
+        params = self._weights
+        weights = list(weights)
+        if len(params) != len(weights):
+            raise ValueError(
+                "You called `set_weights(weights)` on optimizer " + self._name + " with a "
+                " weight list of length " + str(len(weights)) + ", but the optimizer was "
+                "expecting " + str(len(params)) + " weights. Provided weights: "
+                + str(weights)[:50] + "...")
+        if not params:
+            return
+        values = [np.asarray(w) for w in weights]
+        for param, value in zip(params, values):
+            if param.shape != value.shape:
+                raise ValueError(
+                    f"Optimizer weight shape {param.shape} not compatible with provided "
+                    f"weight shape {value.shape}.")
+        for param, value in zip(params, values):
+            param.assign(value.astype(param.dtype))
+
+    # ------------------------------------------------------------------ #
+    # Coefficients
+    def _decayed_lr(self, var_dtype):
+        """Learning rate of this step in ``var_dtype``: schedule, then legacy decay."""
+        dtype = compute_dtype(var_dtype)
+        lr = self._get_hyper("learning_rate", dtype)
+        step = dtype.type(self._step_count())
+        if isinstance(lr, schedules.LearningRateSchedule):
+            lr = _to_dtype(np.asarray(lr(step)), dtype)
+        if self._initial_decay > 0.0:
+            decay = self._get_hyper("decay", dtype)
+            lr = lr / (dtype.type(1) + decay * step)
+        return lr
+
+    def _prepare(self, var_list):
+        """Compute per-dtype coefficients once for this step."""
+        keys = {(DEVICE, compute_dtype(as_array(v).dtype)) for v in var_list}
+        apply_state = {}
+        for key in sorted(keys, key=str):
+            apply_state[key] = {}
+            self._prepare_local(key[0], key[1], apply_state)
+        return apply_state
+
+    def _prepare_local(self, var_device, var_dtype, apply_state):
+        """Put this step's coefficients for ``var_dtype`` in ``apply_state``.
+
+        The base class puts ``lr_t``; subclasses add their own after calling
+        it.
+        """
+        if "learning_rate" in self._hyper:
+            apply_state[(var_device, var_dtype)]["lr_t"] = self._decayed_lr(var_dtype)
+
+    def _fallback_apply_state(self, var_device, var_dtype):
+        apply_state = {(var_device, var_dtype): {}}
+        self._prepare_local(var_device, var_dtype, apply_state)
+        return apply_state[(var_device, var_dtype)]
+
+    def _coefficients(self, var, apply_state=None):
+        """This step's coefficient dict for ``var``'s dtype."""
+        key = (DEVICE, compute_dtype(as_array(var).dtype))
+        if apply_state and key in apply_state:
+            return apply_state[key]
+        return self._fallback_apply_state(*key)
+
+    # ------------------------------------------------------------------ #
+    # Applying gradients
+    def apply_gradients(self, grads_and_vars, name=None, experimental_aggregate_gradients=True):
+        """Apply gradients to variables; return `iterations`.
+
+        Parameters
+        ----------
+        grads_and_vars : iterable of (gradient, variable)
+            A gradient is an ndarray of the variable's shape and dtype (dense
+            update), an `IndexedSlices` or any ``scipy.sparse`` matrix
+            (sparse update of the touched rows), or ``None`` (the variable is
+            skipped, with a warning).
+        name : str, optional
+            Ignored (kept for TensorFlow compatibility).
+        experimental_aggregate_gradients : bool, default=True
+            Run ``gradient_aggregator`` (if any) first.
+
+        Raises
+        ------
+        TypeError, ValueError
+            For malformed input, naming the variable.  Every gradient is
+            checked before anything changes: a rejected call leaves variables,
+            slots and `iterations` as they were.
+        """
+        pairs = check_pairs(filter_empty_gradients(grads_and_vars))
+        if experimental_aggregate_gradients and self.gradient_aggregator is not None:
+            pairs = check_pairs(filter_empty_gradients(
+                self.gradient_aggregator(pairs), "the output of `gradient_aggregator`"))
+        pairs = self._transform_gradients(pairs)
+        check_sparse_constraints(pairs)
+        var_list = [v for _, v in pairs]
+        self._check_distinct(var_list)
+        self._create_all_weights(var_list)
+        if not pairs:
+            return self.iterations
+        apply_state = self._prepare(var_list)
+        for grad, var in pairs:
+            self._apply_one(grad, var, apply_state)
+        self.iterations.assign_add(1)
+        return self.iterations
+
+    @staticmethod
+    def _check_distinct(var_list):
+        seen = set()
+        for var in var_list:
+            if id(var) in seen:
+                raise ValueError(
+                    f"Variable '{var_name(var)}' appears more than once in one "
+                    "`apply_gradients` call; sum its gradients first.")
+            seen.add(id(var))
+
+    def _transform_gradients(self, pairs):
+        """Clip (value, norm, global norm), then run ``gradient_transformers``."""
+        if self._clipvalue is not None:
+            pairs = [(clip.clip_by_value(g, self._clipvalue), v) for g, v in pairs]
+        if self._clipnorm is not None:
+            pairs = [(clip.clip_by_norm(g, self._clipnorm), v) for g, v in pairs]
+        if self._global_clipnorm is not None and pairs:
+            check_global_clip_dtypes(pairs)
+            grads = clip.clip_by_global_norm([g for g, _ in pairs], self._global_clipnorm)
+            pairs = list(zip(grads, [v for _, v in pairs]))
+        for i, fn in enumerate(self.gradient_transformers):
+            pairs = check_pairs(filter_empty_gradients(
+                fn(pairs), f"the output of `gradient_transformers[{i}]`"))
+        return pairs
+
+    def _apply_one(self, grad, var, apply_state):
+        if as_array(var).dtype == np.float16:
+            self._apply_in_float32(grad, var, apply_state)
+            return
+        if isinstance(grad, IndexedSlices):
+            if grad._unique:
+                self._call(self._resource_apply_sparse, grad.values, var, grad.indices,
+                           apply_state)
+            else:
+                self._call(self._resource_apply_sparse_duplicate_indices, grad.values, var,
+                           grad.indices, apply_state)
+            return
+        self._call(self._resource_apply_dense, grad, var, apply_state)
+        constraint = getattr(var, "constraint", None)
+        if constraint is not None:
+            arr = as_array(var)
+            arr[...] = np.asarray(constraint(arr), dtype=arr.dtype)
+
+    @staticmethod
+    def _call(method, *args):
+        *args, apply_state = args
+        if _takes_apply_state(method.__func__):
+            return method(*args, apply_state=apply_state)
+        return method(*args)
+
+    def _apply_in_float32(self, grad, var, apply_state):
+        """Update a float16 variable and its slots in float32, rounding once."""
+        shadow = Variable(as_array(var).astype(np.float32), name=var_name(var),
+                          constraint=getattr(var, "constraint", None))
+        key = id(var)
+        slots16 = self._slots.get(key, {})
+        self._slots[id(shadow)] = {
+            n: Variable(as_array(s).astype(np.float32), name=s.name) for n, s in slots16.items()}
+        self._slot_owners[id(shadow)] = shadow
+        try:
+            if isinstance(grad, IndexedSlices):
+                grad32 = IndexedSlices(grad.values.astype(np.float32), grad.indices,
+                                       grad.dense_shape)
+                grad32._unique = grad._unique
+            else:
+                grad32 = grad.astype(np.float32)
+            self._apply_one(grad32, shadow, apply_state)
+            as_array(var)[...] = as_array(shadow)
+            for n, s in self._slots[id(shadow)].items():
+                as_array(slots16[n])[...] = as_array(s)
+        finally:
+            del self._slots[id(shadow)]
+            del self._slot_owners[id(shadow)]
+
+    def _resource_apply_dense(self, grad, handle, apply_state):
+        """Update ``handle`` in place with the dense gradient ``grad`` (override)."""
+        raise NotImplementedError("Must be implemented in subclasses.")
+
+    def _resource_apply_sparse(self, grad, handle, indices, apply_state):
+        """Update rows ``indices`` (unique) of ``handle`` with ``grad`` (override)."""
+        raise NotImplementedError("Must be implemented in subclasses.")
+
+    def _resource_apply_sparse_duplicate_indices(self, grad, handle, indices, **kwargs):
+        """Sum the rows of repeated indices (input order), then `_resource_apply_sparse`."""
+        summed, unique = self._deduplicate(grad, handle, indices)
+        return self._call(self._resource_apply_sparse, summed, handle, unique,
+                          kwargs.get("apply_state"))
+
+    def _deduplicate(self, values, var, indices):
+        """Return ``(summed_values, unique_indices)``, unique in first-seen order."""
+        arr = as_array(var)
+        width = int(np.prod(arr.shape[1:], dtype=np.int64))
+        unique, summed = self._row_slots.dedup(
+            values.reshape(len(indices), width), indices, arr.shape[0])
+        return summed.reshape((len(unique),) + arr.shape[1:]), unique
+
+    # ------------------------------------------------------------------ #
+    # Gradients from a loss
+    def _compute_gradients(self, loss, var_list, grad_loss=None, tape=None):
+        if not callable(loss) and tape is None:
+            raise ValueError(
+                "`tape` is required when a `Tensor` loss is passed. Received: "
+                f"loss={loss!r}, tape={tape!r}.")
+        if tape is None:
+            if grad_loss is not None:
+                raise ValueError(
+                    "`grad_loss` needs a `tape`: without one, `loss()` itself returns the "
+                    "gradients.")
+            result = loss()
+            if not isinstance(result, (tuple, list)) or len(result) != 2:
+                raise TypeError(
+                    "Without a `tape`, `loss` must be a callable returning "
+                    f"(loss_value, grads); it returned {type(result).__name__}.")
+            _, grads = result
+            var_list = self._flatten_var_list(var_list)
+        else:
+            loss_value = loss() if callable(loss) else loss
+            var_list = self._flatten_var_list(var_list)
+            if grad_loss is None:
+                grads = tape.gradient(loss_value, var_list)
+            else:
+                grads = tape.gradient(loss_value, var_list, output_gradients=grad_loss)
+        grads = list(grads)
+        if len(grads) != len(var_list):
+            raise ValueError(
+                f"Got {len(grads)} gradients for {len(var_list)} variables; they must be "
+                "aligned.")
+        self._assert_valid_dtypes([v for g, v in zip(grads, var_list) if g is not None])
+        return list(zip(grads, var_list))
+
+    @staticmethod
+    def _flatten_var_list(var_list):
+        if callable(var_list):
+            var_list = var_list()
+        if isinstance(var_list, (Variable, np.ndarray)):
+            return [var_list]
+        if isinstance(var_list, dict):
+            return [var_list[k] for k in sorted(var_list)]
+        return list(var_list)
+
+    @staticmethod
+    def _assert_valid_dtypes(var_list):
+        for i, var in enumerate(var_list):
+            dtype = np.asarray(var).dtype if not isinstance(var, Variable) else var.dtype
+            if dtype not in _VALID_DTYPES:
+                raise ValueError(
+                    f"Invalid type {dtype} for {var_name(var)}, expected: "
+                    f"{[d.name for d in _VALID_DTYPES]}.")
+
+    def minimize(self, loss, var_list, grad_loss=None, name=None, tape=None):
+        """Compute gradients of ``loss`` and apply them; return `iterations`.
+
+        Parameters
+        ----------
+        loss : callable or value
+            Without ``tape``: a zero-argument callable returning
+            ``(loss_value, grads)``, ``grads`` aligned with ``var_list``
+            (SciPy's ``jac=True`` convention).  With ``tape``: the loss value
+            or a callable returning it.
+        var_list : list of Variable, or callable
+            The variables to update; a callable is called after ``loss``.
+        grad_loss : optional
+            Passed to ``tape.gradient`` as ``output_gradients``.
+        name : str, optional
+            Ignored.
+        tape : object, optional
+            Anything with ``gradient(loss, var_list)``.
+        """
+        grads_and_vars = self._compute_gradients(loss, var_list, grad_loss=grad_loss, tape=tape)
+        return self.apply_gradients(grads_and_vars, name=name)
+
+    def get_gradients(self, loss, params):
+        """Return the gradients of ``loss`` for ``params`` (legacy entry point).
+
+        ``loss`` follows the `minimize` protocol (a callable returning
+        ``(loss_value, grads)``).  A ``None`` gradient raises `ValueError`.
+        """
+        params = self._flatten_var_list(params)
+        grads = [g for g, _ in self._compute_gradients(loss, params)]
+        for grad, param in zip(grads, params):
+            if grad is None:
+                raise ValueError(
+                    f"Variable {var_name(param)} has `None` for gradient. Please make sure "
+                    "that all of your ops have a gradient defined (i.e. are differentiable). "
+                    "Common ops without gradient: K.argmax, K.round, K.eval.")
+        return grads
+
+    def get_updates(self, loss, params):
+        """Apply one step from ``loss`` (legacy entry point); return ``[iterations]``."""
+        params = self._flatten_var_list(params)
+        grads = self.get_gradients(loss, params)
+        return [self.apply_gradients(zip(grads, params))]
+
+    # ------------------------------------------------------------------ #
+    # Config
+    def get_config(self):
+        """Return the optimizer's configuration (TensorFlow's keys)."""
+        config = {"name": self._name}
+        if self._clipnorm is not None:
+            config["clipnorm"] = self._clipnorm
+        if self._clipvalue is not None:
+            config["clipvalue"] = self._clipvalue
+        if self._global_clipnorm is not None:
+            config["global_clipnorm"] = self._global_clipnorm
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """Create an optimizer from `get_config` output.
+
+        ``lr`` is renamed to ``learning_rate``; a dict learning rate is
+        deserialized as a schedule.  The given dict is not modified.
+        """
+        config = dict(config)
+        if "lr" in config:
+            config["learning_rate"] = config.pop("lr")
+        if isinstance(config.get("learning_rate"), dict):
+            config["learning_rate"] = schedules.deserialize(
+                config["learning_rate"], custom_objects=custom_objects)
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self._name!r}>"

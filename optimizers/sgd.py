@@ -1,0 +1,116 @@
+"""Stochastic gradient descent, with optional (Nesterov) momentum."""
+import numpy as np
+
+from ._kernels.sgd import sgd_momentum_rows, sgd_scatter_rows
+from .base import Optimizer
+from .sparse import as_rows
+from .variables import as_array
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    """Gradient descent with optional momentum (TensorFlow 2.4 ``SGD``).
+
+    Without momentum: ``w = w - learning_rate * g``.  With momentum, the
+    ``momentum`` slot ``v`` holds a velocity already scaled by the learning
+    rate (Keras semantics)::
+
+        v = momentum * v - learning_rate * g
+        w = w + v                                  (plain)
+        w = w + momentum * v - learning_rate * g   (Nesterov)
+
+    A sparse gradient updates only the rows it names.  Without momentum,
+    repeated indices are applied one after another (as a scatter-add);
+    with momentum they are summed first.
+
+    Parameters
+    ----------
+    learning_rate : float, callable or LearningRateSchedule, default=0.01
+    momentum : float, default=0.0
+        In ``[0, 1]``; 0 means plain gradient descent (no slot).
+    nesterov : bool, default=False
+        Use Nesterov momentum (ignored when ``momentum`` is 0).
+    name : str, default="SGD"
+    **kwargs
+        ``clipvalue``, ``clipnorm``, ``global_clipnorm``, ``lr``, ``decay``;
+        see `Optimizer`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from optimizers import SGD, Variable
+    >>> w = Variable(np.ones(2, dtype=np.float32))
+    >>> opt = SGD(learning_rate=0.1)
+    >>> _ = opt.apply_gradients([(np.ones(2, dtype=np.float32), w)])
+    >>> w.numpy()
+    array([0.9, 0.9], dtype=float32)
+    """
+
+    _HAS_AGGREGATE_GRAD = True
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
+        super().__init__(name, **kwargs)
+        self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
+        self._set_hyper("decay", self._initial_decay)
+        self._momentum = False
+        if callable(momentum) or not isinstance(momentum, (int, float)) or momentum > 0:
+            self._momentum = True
+        if isinstance(momentum, (int, float)) and (momentum < 0 or momentum > 1):
+            raise ValueError(
+                f"`momentum` must be between [0, 1]. Received: momentum={momentum} (of type "
+                f"{type(momentum)}).")
+        self._set_hyper("momentum", momentum)
+        self.nesterov = bool(nesterov)
+
+    def _create_slots(self, var_list):
+        if self._momentum:
+            for var in var_list:
+                self.add_slot(var, "momentum")
+
+    def _prepare_local(self, var_device, var_dtype, apply_state):
+        super()._prepare_local(var_device, var_dtype, apply_state)
+        apply_state[(var_device, var_dtype)]["momentum"] = self._get_hyper("momentum", var_dtype)
+
+    def _resource_apply_dense(self, grad, var, apply_state=None):
+        coef = self._coefficients(var, apply_state)
+        w, lr = as_array(var), coef["lr_t"]
+        if not self._momentum:
+            w -= grad * lr
+            return
+        v, mu = as_array(self.get_slot(var, "momentum")), coef["momentum"]
+        scaled = grad * lr
+        np.multiply(v, mu, out=v)
+        v -= scaled
+        if self.nesterov:
+            step = v * mu
+            step -= scaled
+            w += step
+        else:
+            w += v
+
+    def _resource_apply_sparse_duplicate_indices(self, grad, var, indices, **kwargs):
+        if self._momentum:
+            return super()._resource_apply_sparse_duplicate_indices(grad, var, indices, **kwargs)
+        # TensorFlow scatter-adds every slice in turn; no summing first.
+        return self._resource_apply_sparse(grad, var, indices, **kwargs)
+
+    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
+        coef = self._coefficients(var, apply_state)
+        w = as_rows(as_array(var))
+        g = as_rows(grad, len(indices))
+        if not self._momentum:
+            sgd_scatter_rows(w, indices, g, coef["lr_t"])
+            return
+        v = as_rows(as_array(self.get_slot(var, "momentum")))
+        sgd_momentum_rows(w, v, indices, g, coef["lr_t"], coef["momentum"], self.nesterov)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "learning_rate": self._serialize_hyperparameter("learning_rate"),
+            "decay": self._initial_decay,
+            "momentum": self._serialize_hyperparameter("momentum"),
+            "nesterov": self.nesterov,
+        })
+        return config

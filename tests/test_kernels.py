@@ -1,0 +1,87 @@
+"""Sparse kernels against plain NumPy on the same data."""
+import numpy as np
+import pytest
+
+from optimizers._kernels.dedup import csr_touched_rows, dedup_rows
+from optimizers._kernels.sgd import sgd_momentum_rows, sgd_scatter_rows
+
+
+def _fold(indices, values):
+    """Reference dedup: unique in first-seen order, sum as a left fold from 0."""
+    unique, order = [], {}
+    for k, i in enumerate(indices):
+        if i not in order:
+            order[i] = len(unique)
+            unique.append(i)
+    out = np.zeros((len(unique), values.shape[1]), values.dtype)
+    for k, i in enumerate(indices):
+        out[order[i]] = out[order[i]] + values[k]
+    return np.array(unique, np.int64), out
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_dedup_rows_matches_fold(dtype, index_dtype):
+    rng = np.random.default_rng(0)
+    indices = rng.integers(0, 9, 40).astype(index_dtype)
+    values = rng.normal(size=(40, 3)).astype(dtype)
+    row_slot = np.full(9, -1, np.int64)
+    unique, summed = dedup_rows(indices, values, row_slot)
+    ref_unique, ref_summed = _fold(indices.tolist(), values)
+    np.testing.assert_array_equal(unique, ref_unique)
+    assert summed.dtype == dtype
+    assert summed.tobytes() == ref_summed.tobytes()
+    assert (row_slot == -1).all()
+
+
+def test_dedup_rows_empty(dtype):
+    unique, summed = dedup_rows(np.empty(0, np.int64), np.empty((0, 4), dtype),
+                                np.full(3, -1, np.int64))
+    assert unique.shape == (0,) and summed.shape == (0, 4)
+
+
+def test_csr_touched_rows_counts_explicit_zeros(dtype):
+    import scipy.sparse as sp
+    dense = np.array([[0, 0, 0], [1, 0, 2], [0, 0, 0], [0, 3, 0]], dtype)
+    csr = sp.csr_matrix(dense)
+    csr.data[0] = 0          # explicit zero: row 1 still touched
+    rows, values = csr_touched_rows(csr.indptr, csr.indices, csr.data, 3)
+    np.testing.assert_array_equal(rows, [1, 3])
+    np.testing.assert_array_equal(values, [[0, 0, 2], [0, 3, 0]])
+    assert values.dtype == dtype
+
+
+def test_csr_touched_rows_sums_duplicate_columns():
+    indptr = np.array([0, 2], np.int32)
+    rows, values = csr_touched_rows(indptr, np.array([1, 1], np.int32),
+                                    np.array([1.5, 2.0]), 2)
+    np.testing.assert_array_equal(values, [[0.0, 3.5]])
+
+
+def test_sgd_scatter_rows_applies_repeats_in_turn(dtype):
+    rng = np.random.default_rng(1)
+    var = rng.normal(size=(6, 4)).astype(dtype)
+    indices = np.array([2, 0, 2, 5, 2], np.int64)
+    values = rng.normal(size=(5, 4)).astype(dtype)
+    lr = dtype.type(0.3)
+    expected = var.copy()
+    for k, i in enumerate(indices):
+        expected[i] = expected[i] - values[k] * lr
+    sgd_scatter_rows(var, indices, values, lr)
+    assert var.tobytes() == expected.tobytes()
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_sgd_momentum_rows_matches_numpy(dtype, nesterov):
+    rng = np.random.default_rng(2)
+    var = rng.normal(size=(7, 3)).astype(dtype)
+    accum = rng.normal(size=(7, 3)).astype(dtype)
+    rows = np.array([4, 1, 6], np.int64)
+    values = rng.normal(size=(3, 3)).astype(dtype)
+    lr, mu = dtype.type(0.1), dtype.type(0.9)
+    exp_var, exp_accum = var.copy(), accum.copy()
+    exp_accum[rows] = exp_accum[rows] * mu - values * lr
+    step = exp_accum[rows] * mu - values * lr if nesterov else exp_accum[rows]
+    exp_var[rows] = exp_var[rows] + step
+    sgd_momentum_rows(var, accum, rows, values, lr, mu, nesterov)
+    assert var.tobytes() == exp_var.tobytes()
+    assert accum.tobytes() == exp_accum.tobytes()
