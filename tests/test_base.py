@@ -399,7 +399,7 @@ def test_minimize_with_callable_loss_and_callable_var_list():
     def loss():
         if not created:
             created.append(Variable(f32(2.0), name="late"))
-        value = float(created[0]) ** 2
+        value = float(created[0].numpy()[0]) ** 2
         return value, [2 * created[0].numpy()]
 
     opt = SGD(learning_rate=0.25)

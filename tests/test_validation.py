@@ -33,7 +33,7 @@ BAD_GRADIENTS = {
     "object array": (np.array([None] * 10, dtype=object).reshape(5, 2), TypeError, "dtype object"),
     "index out of range": (_slices(np.ones((2, 2)), [1, 5]), ValueError, r"index 5 at position 1, out of range \[0, 5\)"),
     "negative index": (_slices(np.ones((2, 2)), [-1, 0]), ValueError, "negative index -1 at position 0"),
-    "float indices": (_slices(np.ones((1, 2)), np.array([1.0])), TypeError, "indices must be integers"),
+    "float indices": (_slices(np.ones((1, 2)), np.array([1.0])), TypeError, "must be integers"),
     "NaN index": (_slices(np.ones((1, 2)), np.array([np.nan])), TypeError, "NaN"),
     "2-D indices": (_slices(np.ones((2, 2)), [[0], [1]]), ValueError, "1-D"),
     "values rows != indices": (_slices(np.ones((3, 2)), [0, 1]), ValueError, r"values of shape \(3, 2\); expected \(2, 2\)"),
