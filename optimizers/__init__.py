@@ -8,6 +8,9 @@ from . import constraints, schedules
 from ._registry import deserialize, get, register, serialize
 from .base import Optimizer
 from .sgd import SGD
+# adam-family
+# adagrad-family
+# ftrl-family
 from .sparse import IndexedSlices
 from .variables import Variable
 
@@ -15,5 +18,8 @@ __all__ = ["Optimizer", "SGD", "Variable", "IndexedSlices", "get", "serialize",
            "deserialize", "schedules", "constraints"]
 
 register(SGD)
+# register: adam-family
+# register: adagrad-family
+# register: ftrl-family
 
 __version__ = "0.1.0"
