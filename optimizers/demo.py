@@ -141,7 +141,7 @@ def main(argv=None):
                         help="learning rate (default: a value that suits the optimizer)")
     parser.add_argument("--ratings", default=None,
                         help="MovieLens u.data or ratings.csv; synthetic data if omitted")
-    parser.add_argument("--users", type=int, default=200_000)
+    parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--ratings-count", type=int, default=1_000_000)
     parser.add_argument("--dim", type=int, default=32)
