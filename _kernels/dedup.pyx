@@ -1,36 +1,41 @@
 """Duplicate-index summing and CSR row extraction."""
 import numpy as np
 
+from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
 from _types cimport floating, index_t
 
 
 def dedup_rows(const index_t[::1] indices, const floating[:, ::1] values,
-               long long[::1] row_slot):
+               int[::1] row_slot):
     """Sum the values of repeated indices.
 
     Returns ``(unique, summed)``: the distinct indices in order of first
     occurrence (int64) and, for each, the sum of its value rows taken in
-    input order, starting from zero (a sequential left fold).
+    input order, starting from zero (a sequential left fold).  Cost is
+    O(len(indices) x width), with no sort.
 
     Preconditions (checked by the caller): ``0 <= indices[k] <
-    len(row_slot)``; ``values.shape[0] == len(indices)``; every entry of
-    ``row_slot`` is -1.  ``row_slot`` is scratch that maps a row to its
-    position in ``unique``; it is reset to -1 before returning, so one array
-    serves every call.
+    len(row_slot)``; ``values.shape[0] == len(indices) < 2**31``; every
+    entry of ``row_slot`` (int32) is -1.  ``row_slot`` is scratch that maps a
+    row to its position in ``unique``; it is reset to -1 before returning,
+    so one array serves every call.
     """
     cdef Py_ssize_t n = indices.shape[0], width = values.shape[1]
     cdef Py_ssize_t k, j, n_unique = 0
-    cdef long long row, slot
+    cdef long long row
+    cdef int slot
     unique_arr = np.empty(n, dtype=np.int64)
-    pos_arr = np.empty(n, dtype=np.int64)
+    pos_arr = np.empty(n, dtype=np.int32)
     cdef long long[::1] unique = unique_arr
-    cdef long long[::1] pos = pos_arr
+    cdef int[::1] pos = pos_arr
     with nogil:
         for k in range(n):
+            if k + 4 * PREFETCH_ROWS < n:
+                prefetch_bytes(&row_slot[indices[k + 4 * PREFETCH_ROWS]], 1)
             row = indices[k]
             slot = row_slot[row]
             if slot < 0:
-                slot = n_unique
+                slot = <int>n_unique
                 row_slot[row] = slot
                 unique[slot] = row
                 n_unique += 1
@@ -41,11 +46,12 @@ def dedup_rows(const index_t[::1] indices, const floating[:, ::1] values,
     cdef floating* dst
     cdef const floating* src
     with nogil:
-        for k in range(n):
-            dst = &summed[pos[k], 0] if width else NULL
-            src = &values[k, 0] if width else NULL
-            for j in range(width):
-                dst[j] = dst[j] + src[j]
+        if width:
+            for k in range(n):
+                dst = &summed[pos[k], 0]
+                src = &values[k, 0]
+                for j in range(width):
+                    dst[j] = dst[j] + src[j]
         for k in range(n_unique):
             row_slot[unique[k]] = -1
     return unique_arr[:n_unique], summed_arr

@@ -1,4 +1,5 @@
 """Sparse SGD updates (plain scatter and Keras momentum)."""
+from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
 from _types cimport floating, index_t
 
 
@@ -15,10 +16,13 @@ def sgd_scatter_rows(floating[:, ::1] var, const index_t[::1] indices,
     cdef Py_ssize_t n = indices.shape[0], width = var.shape[1], k, j
     cdef floating* v
     cdef const floating* g
+    cdef Py_ssize_t row_bytes = width * sizeof(floating)
     if width == 0:
         return
     with nogil:
         for k in range(n):
+            if k + PREFETCH_ROWS < n:
+                prefetch_bytes(&var[indices[k + PREFETCH_ROWS], 0], row_bytes)
             v = &var[indices[k], 0]
             g = &values[k, 0]
             for j in range(width):
@@ -45,10 +49,14 @@ def sgd_momentum_rows(floating[:, ::1] var, floating[:, ::1] accum,
     cdef floating* a
     cdef const floating* g
     cdef floating step
+    cdef Py_ssize_t row_bytes = width * sizeof(floating)
     if width == 0:
         return
     with nogil:
         for k in range(n):
+            if k + PREFETCH_ROWS < n:
+                prefetch_bytes(&var[rows[k + PREFETCH_ROWS], 0], row_bytes)
+                prefetch_bytes(&accum[rows[k + PREFETCH_ROWS], 0], row_bytes)
             v = &var[rows[k], 0]
             a = &accum[rows[k], 0]
             g = &values[k, 0]

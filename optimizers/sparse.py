@@ -178,12 +178,12 @@ def to_indexed_slices(grad, var, name):
 class RowSlotMap:
     """Scratch ``row -> position`` map for O(batch) duplicate summing.
 
-    One int64 array, all -1 between calls, grown to the largest row count
+    One int32 array, all -1 between calls, grown to the largest row count
     seen; `dedup_rows` resets the entries it used before returning.
     """
 
     def __init__(self):
-        self._map = np.empty(0, dtype=np.int64)
+        self._map = np.empty(0, dtype=np.int32)
 
     def dedup(self, values, indices, n_rows):
         """Return ``(unique_indices, summed_values)``; see `dedup_rows`.
@@ -192,7 +192,7 @@ class RowSlotMap:
         ``[0, n_rows)``.
         """
         if len(self._map) < n_rows:
-            self._map = np.full(n_rows, -1, dtype=np.int64)
+            self._map = np.full(n_rows, -1, dtype=np.int32)
         return dedup_rows(indices, values, self._map)
 
 

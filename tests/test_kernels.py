@@ -24,7 +24,7 @@ def test_dedup_rows_matches_fold(dtype, index_dtype):
     rng = np.random.default_rng(0)
     indices = rng.integers(0, 9, 40).astype(index_dtype)
     values = rng.normal(size=(40, 3)).astype(dtype)
-    row_slot = np.full(9, -1, np.int64)
+    row_slot = np.full(9, -1, np.int32)
     unique, summed = dedup_rows(indices, values, row_slot)
     ref_unique, ref_summed = _fold(indices.tolist(), values)
     np.testing.assert_array_equal(unique, ref_unique)
@@ -35,7 +35,7 @@ def test_dedup_rows_matches_fold(dtype, index_dtype):
 
 def test_dedup_rows_empty(dtype):
     unique, summed = dedup_rows(np.empty(0, np.int64), np.empty((0, 4), dtype),
-                                np.full(3, -1, np.int64))
+                                np.full(3, -1, np.int32))
     assert unique.shape == (0,) and summed.shape == (0, 4)
 
 

@@ -1,0 +1,42 @@
+"""Sparse steps: embedding tables (S1, S2) and a CSR gradient (C1)."""
+from .common import OPTIMIZERS, create_slots, csr_step, make_optimizer, sparse_step
+
+
+class EmbeddingStep:
+    """One ``apply_gradients`` of an IndexedSlices gradient with repeated rows."""
+
+    params = (["S1", "S2"], list(OPTIMIZERS))
+    param_names = ["workload", "optimizer"]
+    timeout = 300
+
+    def setup(self, workload, optimizer):
+        self.var, self.grad = sparse_step(workload)
+        self.opt = make_optimizer(optimizer)
+        create_slots(self.opt, [self.var])
+        self.pairs = [(self.grad, self.var)]
+
+    def time_step(self, workload, optimizer):
+        self.opt.apply_gradients(self.pairs)
+
+    def peakmem_step(self, workload, optimizer):
+        self.opt.apply_gradients(self.pairs)
+
+
+class CSRStep:
+    """One ``apply_gradients`` of a scipy CSR gradient (C1)."""
+
+    params = [list(OPTIMIZERS)]
+    param_names = ["optimizer"]
+    timeout = 300
+
+    def setup(self, optimizer):
+        self.var, self.grad = csr_step()
+        self.opt = make_optimizer(optimizer)
+        create_slots(self.opt, [self.var])
+        self.pairs = [(self.grad, self.var)]
+
+    def time_step(self, optimizer):
+        self.opt.apply_gradients(self.pairs)
+
+    def peakmem_step(self, optimizer):
+        self.opt.apply_gradients(self.pairs)
