@@ -22,11 +22,20 @@ later:
   in non-decreasing order; TensorFlow fails with an ``IndexError`` or an
   exclusivity error only when the schedule is called.
 
+Scalar ``cos`` and ``log`` (cosine schedules) call the C library's
+``cosf``/``logf`` for ``float32``, as TensorFlow's CPU kernels do for a
+scalar, rather than NumPy's vectorised ``float32`` code, which can differ by
+an ulp; where the C library cannot be loaded, the double-precision result is
+rounded to ``float32``. ``pow`` is ``np.power``, which calls ``powf``.
+
 Floating-point edge cases that TensorFlow lets through (a negative step, a
 ``t_mul < 1`` schedule run past its total length) give the same ``nan`` or
 ``inf`` as TensorFlow, without NumPy warnings.
 """
 import abc
+import ctypes
+import ctypes.util
+import functools
 import math
 import numbers
 
@@ -95,6 +104,59 @@ def _step_array(step):
 def _cast_step(step, dtype):
     """The step cast to the computation dtype, as a NumPy scalar."""
     return _step_array(step).astype(dtype)[()]
+
+
+# ---------------------------------------------------------------------- #
+# Scalar cos and log as TensorFlow's CPU kernels compute them
+@functools.lru_cache(maxsize=None)
+def _libm_float_function(name):
+    """The C library's single-precision ``name`` (``cosf``, ``logf``), or None.
+
+    TensorFlow evaluates a scalar ``cos``/``log`` with the C library's
+    function of the tensor's precision. NumPy's ``float32`` ufuncs use their
+    own vectorised code, which differs by an ulp in a fraction of cases;
+    near the end of a cosine decay, ``1 + cos`` cancels and turns that ulp
+    into relative errors above 1e-6.
+    """
+    for find in (lambda: "libm.so.6", lambda: ctypes.util.find_library("m")):
+        library = find()
+        try:
+            function = getattr(ctypes.CDLL(library), name) if library else None
+        except (OSError, AttributeError):
+            function = None
+        if function is None:
+            continue
+        function.restype = ctypes.c_float
+        function.argtypes = [ctypes.c_float]
+        return function
+    return None
+
+
+def _scalar_math(x, single_name, double_function):
+    """Apply a libm function to the scalar ``x`` in the precision of ``x``."""
+    dtype = x.dtype.type
+    if x.dtype == np.float32:
+        function = _libm_float_function(single_name)
+        if function is not None:
+            return dtype(function(float(x)))
+    # Python's math module calls the C library's double-precision function;
+    # rounding its result is the closest portable stand-in otherwise.
+    try:
+        return dtype(double_function(float(x)))
+    except ValueError:  # log of a negative number
+        return dtype(np.nan)
+    except OverflowError:
+        return dtype(np.inf)
+
+
+def _cos(x):
+    return _scalar_math(x, "cosf", math.cos)
+
+
+def _log(x):
+    if x == 0:
+        return x.dtype.type(-np.inf)
+    return _scalar_math(x, "logf", math.log)
 
 
 # ---------------------------------------------------------------------- #
@@ -587,7 +649,7 @@ class CosineDecay(LearningRateSchedule):
         half, one = dtype.type(0.5), dtype.type(1)
         with np.errstate(all="ignore"):
             fraction = step / decay_steps
-            cosine = half * (one + np.cos(_pi(dtype) * fraction))
+            cosine = half * (one + _cos(_pi(dtype) * fraction))
             decayed = _cast(1 - self.alpha, dtype) * cosine + _cast(self.alpha, dtype)
             return lr0 * decayed
 
@@ -675,7 +737,7 @@ class CosineDecayRestarts(LearningRateSchedule):
             fraction = step / first_decay_steps
             restart, fraction = _restart_position(fraction, t_mul, one)
             m_fac = np.power(m_mul, restart)
-            cosine = half * m_fac * (one + np.cos(_pi(dtype) * fraction))
+            cosine = half * m_fac * (one + _cos(_pi(dtype) * fraction))
             decayed = (one - alpha) * cosine + alpha
             return lr0 * decayed
 
@@ -695,7 +757,7 @@ def _restart_position(fraction, t_mul, one):
     if t_mul == one:
         restart = np.floor(fraction)
         return restart, fraction - restart
-    restart = np.floor(np.log(one - fraction * (one - t_mul)) / np.log(t_mul))
+    restart = np.floor(_log(one - fraction * (one - t_mul)) / _log(t_mul))
     t_pow = np.power(t_mul, restart)
     done = (one - t_pow) / (one - t_mul)
     return restart, (fraction - done) / t_pow

@@ -115,7 +115,7 @@ def test_inverse_time_in_tf_order():
 def test_cosine_one_minus_alpha_is_computed_in_double():
     # TF 2.4 computes ``1 - alpha`` in Python before it meets the float32 tensor.
     s = CosineDecay(0.1, 10, alpha=0.33)
-    c = f32(0.5) * (f32(1) + np.cos(f32(math.pi) * (f32(1) / f32(10))))
+    c = f32(0.5) * (f32(1) + schedules._cos(f32(math.pi) * (f32(1) / f32(10))))
     tf_order = f32(0.1) * (f32(1 - 0.33) * c + f32(0.33))
     all_float32 = f32(0.1) * ((f32(1) - f32(0.33)) * c + f32(0.33))
     assert tf_order != all_float32  # the two orders really differ here
@@ -124,7 +124,7 @@ def test_cosine_one_minus_alpha_is_computed_in_double():
 
 def test_cosine_restarts_alpha_is_cast_first():
     s = CosineDecayRestarts(0.1, 10, t_mul=1.0, alpha=0.33)
-    c = f32(0.5) * f32(1) * (f32(1) + np.cos(f32(math.pi) * (f32(1) / f32(10))))
+    c = f32(0.5) * f32(1) * (f32(1) + schedules._cos(f32(math.pi) * (f32(1) / f32(10))))
     assert s(1) == f32(0.1) * ((f32(1) - f32(0.33)) * c + f32(0.33))
 
 
@@ -139,6 +139,19 @@ def test_cosine_restarts_short_periods_run_out():
     s = CosineDecayRestarts(0.1, 10, t_mul=0.5)
     assert np.isfinite(s(15))
     assert np.isnan(s(25))
+
+
+@pytest.mark.parametrize("name, reference", [("_cos", math.cos), ("_log", math.log)])
+def test_scalar_cos_and_log_are_float32_and_within_one_ulp(name, reference):
+    function = getattr(schedules, name)
+    for k in range(1, 2001):
+        x = f32(k) / f32(997)
+        value = function(x)
+        assert isinstance(value, np.float32)
+        expected = f32(reference(float(x)))
+        assert abs(value - expected) <= np.spacing(abs(expected)), (name, x)
+    assert schedules._log(f32(0)) == -np.inf
+    assert np.isnan(schedules._log(f32(-1)))
 
 
 def test_large_step_is_rounded_to_float32():
