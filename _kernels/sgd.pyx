@@ -1,28 +1,35 @@
 """Sparse SGD updates (plain scatter and Keras momentum)."""
+from cython.parallel cimport prange
+
 from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
 from _types cimport floating, index_t
 
 
 def sgd_scatter_rows(floating[:, ::1] var, const index_t[::1] indices,
-                     const floating[:, ::1] values, floating lr):
+                     const floating[:, ::1] values, floating lr, int n_threads=1):
     """``var[indices[k]] -= values[k] * lr`` for each k, in input order.
 
     Repeated indices are applied one after another, as a scatter-add does;
-    nothing is summed first.
+    nothing is summed first.  With ``n_threads > 1``, thread t applies the
+    entries whose row is t modulo the thread count, still in input order,
+    so the result does not depend on the thread count.
 
     Preconditions (checked by the caller): indices in ``[0, var.shape[0])``;
     ``values.shape == (len(indices), var.shape[1])``.
     """
-    cdef Py_ssize_t n = indices.shape[0], width = var.shape[1], k, j
+    cdef Py_ssize_t n = indices.shape[0], width = var.shape[1], k, j, t
+    cdef Py_ssize_t n_parts = n_threads if n_threads > 1 else 1
     cdef floating* v
     cdef const floating* g
-    cdef Py_ssize_t row_bytes = width * sizeof(floating)
-    if width == 0:
+    if width == 0 or n == 0:
         return
-    with nogil:
+    for t in prange(n_parts, nogil=True, num_threads=n_parts, schedule="static", chunksize=1):
         for k in range(n):
+            if n_parts > 1 and indices[k] % n_parts != t:
+                continue
             if k + PREFETCH_ROWS < n:
-                prefetch_bytes(&var[indices[k + PREFETCH_ROWS], 0], row_bytes)
+                prefetch_bytes(&var[indices[k + PREFETCH_ROWS], 0],
+                               width * sizeof(floating))
             v = &var[indices[k], 0]
             g = &values[k, 0]
             for j in range(width):
@@ -31,7 +38,7 @@ def sgd_scatter_rows(floating[:, ::1] var, const index_t[::1] indices,
 
 def sgd_momentum_rows(floating[:, ::1] var, floating[:, ::1] accum,
                       const index_t[::1] rows, const floating[:, ::1] values,
-                      floating lr, floating momentum, bint nesterov):
+                      floating lr, floating momentum, bint nesterov, int n_threads=1):
     """Keras momentum on the given rows only.
 
     For each row r with gradient row g::
@@ -49,21 +56,20 @@ def sgd_momentum_rows(floating[:, ::1] var, floating[:, ::1] accum,
     cdef floating* a
     cdef const floating* g
     cdef floating step
-    cdef Py_ssize_t row_bytes = width * sizeof(floating)
-    if width == 0:
+    if width == 0 or n == 0:
         return
-    with nogil:
-        for k in range(n):
-            if k + PREFETCH_ROWS < n:
-                prefetch_bytes(&var[rows[k + PREFETCH_ROWS], 0], row_bytes)
-                prefetch_bytes(&accum[rows[k + PREFETCH_ROWS], 0], row_bytes)
-            v = &var[rows[k], 0]
-            a = &accum[rows[k], 0]
-            g = &values[k, 0]
-            for j in range(width):
-                a[j] = a[j] * momentum - g[j] * lr
-                if nesterov:
-                    step = a[j] * momentum - g[j] * lr
-                else:
-                    step = a[j]
-                v[j] = v[j] + step
+    for k in prange(n, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
+                    schedule="static"):
+        if k + PREFETCH_ROWS < n:
+            prefetch_bytes(&var[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
+            prefetch_bytes(&accum[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
+        v = &var[rows[k], 0]
+        a = &accum[rows[k], 0]
+        g = &values[k, 0]
+        for j in range(width):
+            a[j] = a[j] * momentum - g[j] * lr
+            if nesterov:
+                step = a[j] * momentum - g[j] * lr
+            else:
+                step = a[j]
+            v[j] = v[j] + step

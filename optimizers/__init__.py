@@ -12,10 +12,11 @@ from .sgd import SGD
 # adagrad-family
 # ftrl-family
 from .sparse import IndexedSlices
+from .threads import get_num_threads, set_num_threads
 from .variables import Variable
 
 __all__ = ["Optimizer", "SGD", "Variable", "IndexedSlices", "get", "serialize",
-           "deserialize", "schedules", "constraints"]
+           "deserialize", "schedules", "constraints", "get_num_threads", "set_num_threads"]
 
 register(SGD)
 # register: adam-family

@@ -4,6 +4,7 @@ import numpy as np
 from ._kernels.sgd import sgd_momentum_rows, sgd_scatter_rows
 from .base import Optimizer
 from .sparse import as_rows
+from .threads import threads_for
 from .variables import as_array
 
 __all__ = ["SGD"]
@@ -99,11 +100,13 @@ class SGD(Optimizer):
         coef = self._coefficients(var, apply_state)
         w = as_rows(as_array(var))
         g = as_rows(grad, len(indices))
+        n_threads = threads_for(g.size)
         if not self._momentum:
-            sgd_scatter_rows(w, indices, g, coef["lr_t"])
+            sgd_scatter_rows(w, indices, g, coef["lr_t"], n_threads)
             return
         v = as_rows(as_array(self.get_slot(var, "momentum")))
-        sgd_momentum_rows(w, v, indices, g, coef["lr_t"], coef["momentum"], self.nesterov)
+        sgd_momentum_rows(w, v, indices, g, coef["lr_t"], coef["momentum"], self.nesterov,
+                          n_threads)
 
     def get_config(self):
         config = super().get_config()

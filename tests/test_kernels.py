@@ -85,3 +85,38 @@ def test_sgd_momentum_rows_matches_numpy(dtype, nesterov):
     sgd_momentum_rows(var, accum, rows, values, lr, mu, nesterov)
     assert var.tobytes() == exp_var.tobytes()
     assert accum.tobytes() == exp_accum.tobytes()
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_kernels_give_the_same_bits_for_any_thread_count(dtype, threads):
+    rng = np.random.default_rng(5)
+    indices = rng.integers(0, 50, 400)
+    values = rng.normal(size=(400, 6)).astype(dtype)
+    lr, mu = dtype.type(0.1), dtype.type(0.9)
+    results = []
+    for n_threads in (1, threads):
+        row_slot = np.full(50, -1, np.int32)
+        unique, summed = dedup_rows(indices, values, row_slot, n_threads)
+        var = np.ones((50, 6), dtype)
+        accum = np.zeros((50, 6), dtype)
+        sgd_momentum_rows(var, accum, unique, summed, lr, mu, True, n_threads)
+        plain = np.ones((50, 6), dtype)
+        sgd_scatter_rows(plain, indices, values, lr, n_threads)
+        results.append([unique, summed, var, accum, plain])
+    for a, b in zip(*results):
+        assert a.tobytes() == b.tobytes()
+
+
+def test_thread_settings():
+    import optimizers
+    default = optimizers.get_num_threads()
+    assert default >= 1
+    optimizers.set_num_threads(2)
+    try:
+        assert optimizers.get_num_threads() == (2 if optimizers.threads.openmp_enabled() else 1)
+    finally:
+        optimizers.set_num_threads(None)
+    assert optimizers.get_num_threads() == default
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="positive integer"):
+            optimizers.set_num_threads(bad)

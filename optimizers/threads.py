@@ -1,0 +1,57 @@
+"""How many threads the sparse kernels use.
+
+Kernels split their work by row: each row of a variable (and of its slots)
+is updated by exactly one thread, in the same order as with one thread, so
+results are bit-identical whatever the thread count.  Small updates run on
+one thread, since starting threads costs more than it saves.
+
+The default is OpenMP's (``OMP_NUM_THREADS`` when set, else the cores this
+process may run on).  Builds without OpenMP always use one thread.
+"""
+import os
+
+from ._kernels.parallel import openmp_enabled, openmp_max_threads
+
+__all__ = ["get_num_threads", "set_num_threads", "openmp_enabled", "threads_for"]
+
+# Below this many elements touched, a step runs on one thread (measured:
+# starting a parallel region costs a few microseconds, about as much as
+# updating this many float32 elements).
+PARALLEL_MIN_ELEMENTS = 1 << 15
+
+_num_threads = None
+
+
+def _default_threads():
+    if not openmp_enabled():
+        return 1
+    n = openmp_max_threads()
+    if "OMP_NUM_THREADS" not in os.environ and hasattr(os, "sched_getaffinity"):
+        n = min(n, len(os.sched_getaffinity(0)))
+    return max(1, n)
+
+
+def get_num_threads():
+    """Number of threads the kernels may use."""
+    return _default_threads() if _num_threads is None else _num_threads
+
+
+def set_num_threads(n):
+    """Set the number of threads the kernels may use (``None``: the default).
+
+    Raises `ValueError` unless ``n`` is a positive integer or None.
+    """
+    global _num_threads
+    if n is None:
+        _num_threads = None
+        return
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"`n` must be a positive integer or None; received {n!r}.")
+    _num_threads = n if openmp_enabled() else 1
+
+
+def threads_for(n_elements):
+    """Threads worth using for an update that touches ``n_elements`` elements."""
+    if n_elements < PARALLEL_MIN_ELEMENTS:
+        return 1
+    return get_num_threads()
