@@ -16,6 +16,7 @@ from collections import defaultdict
 import numpy as np
 
 from . import clip, schedules
+from ._dense import Scratch
 from ._validation import (check_global_clip_dtypes, check_pairs, check_sparse_constraints,
                           check_variable, filter_empty_gradients)
 from .sparse import IndexedSlices, RowSlotMap
@@ -131,6 +132,7 @@ class Optimizer:
         d["_weights"] = []
         d["_iterations"] = None
         d["_row_slots"] = RowSlotMap()
+        d["_scratch"] = Scratch()
         self._init_set_name(name)
         self._initial_decay = float(kwargs.get("decay") or 0.0)
         self.gradient_aggregator = gradient_aggregator

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ._kernels.sgd import sgd_momentum_rows, sgd_scatter_rows
+from ._dense import blocks
 from .base import Optimizer
 from .sparse import as_rows
 from .threads import threads_for
@@ -75,20 +76,25 @@ class SGD(Optimizer):
 
     def _resource_apply_dense(self, grad, var, apply_state=None):
         coef = self._coefficients(var, apply_state)
-        w, lr = as_array(var), coef["lr_t"]
-        if not self._momentum:
-            w -= grad * lr
-            return
-        v, mu = as_array(self.get_slot(var, "momentum")), coef["momentum"]
-        scaled = grad * lr
-        np.multiply(v, mu, out=v)
-        v -= scaled
-        if self.nesterov:
-            step = v * mu
-            step -= scaled
-            w += step
-        else:
-            w += v
+        w, g, lr = as_array(var).reshape(-1), grad.reshape(-1), coef["lr_t"]
+        if self._momentum:
+            v = as_array(self.get_slot(var, "momentum")).reshape(-1)
+            mu = coef["momentum"]
+        for sl in blocks(w.size):
+            scaled, step = self._scratch.get(w.dtype, sl.stop - sl.start, 2)
+            np.multiply(g[sl], lr, out=scaled)                 # g * lr
+            if not self._momentum:
+                np.subtract(w[sl], scaled, out=w[sl])
+                continue
+            vb = v[sl]
+            np.multiply(vb, mu, out=vb)                        # v = v * mu - g * lr
+            np.subtract(vb, scaled, out=vb)
+            if self.nesterov:                                  # w += v * mu - g * lr
+                np.multiply(vb, mu, out=step)
+                np.subtract(step, scaled, out=step)
+                np.add(w[sl], step, out=w[sl])
+            else:                                              # w += v
+                np.add(w[sl], vb, out=w[sl])
 
     def _resource_apply_sparse_duplicate_indices(self, grad, var, indices, **kwargs):
         if self._momentum:

@@ -1,0 +1,39 @@
+"""Cache-sized blocks and reusable scratch for dense NumPy updates.
+
+A dense update written as whole-array NumPy expressions makes full-size
+temporaries: each one is another pass over memory (and, for large arrays,
+fresh pages to fault in).  Walking the flat arrays in blocks that fit in the
+L2 cache, with ``out=`` ufuncs into a few reused scratch buffers, reads and
+writes each array about once.
+"""
+import numpy as np
+
+__all__ = ["BLOCK", "Scratch", "blocks"]
+
+BLOCK = 1 << 15
+"""Elements per block: 128 KiB of float32, so several arrays' blocks fit in L2."""
+
+
+def blocks(size):
+    """Slices ``[i, i + BLOCK)`` covering ``range(size)``."""
+    if size <= BLOCK:
+        yield slice(0, size)
+        return
+    for start in range(0, size, BLOCK):
+        yield slice(start, min(start + BLOCK, size))
+
+
+class Scratch:
+    """A few ``BLOCK``-element buffers per dtype, allocated once and reused."""
+
+    def __init__(self):
+        self._buffers = {}
+
+    def get(self, dtype, n, count=1):
+        """Return ``count`` scratch arrays of ``n <= BLOCK`` elements of ``dtype``."""
+        key = np.dtype(dtype)
+        bufs = self._buffers.get(key)
+        if bufs is None or len(bufs) < count:
+            bufs = [np.empty(BLOCK, key) for _ in range(max(count, len(bufs or ())))]
+            self._buffers[key] = bufs
+        return [b[:n] for b in bufs[:count]]
