@@ -63,6 +63,15 @@ def dedup_rows(const index_t[::1] indices, const floating[:, ::1] values,
     return unique_arr[:n_unique], summed_arr
 
 
+# Rows skipped at once when a CSR matrix has a run of empty rows.
+cdef enum:
+    SKIP_ROWS = 16
+
+
+class MalformedCSR(ValueError):
+    """The CSR arrays contradict each other or the matrix shape."""
+
+
 def csr_touched_rows(const index_t[::1] indptr, const index_t[::1] indices,
                      const floating[::1] data, Py_ssize_t n_cols):
     """Gather the rows of a CSR matrix that hold at least one stored entry.
@@ -70,27 +79,53 @@ def csr_touched_rows(const index_t[::1] indptr, const index_t[::1] indices,
     Returns ``(rows, values)``: the row numbers in ascending order (int64)
     and a dense ``(len(rows), n_cols)`` block with each row's entries (a
     column stored twice is summed in storage order).  Cost is
-    O(nnz + len(rows) * n_cols); the matrix is never densified.
+    O(rows + nnz + len(rows) * n_cols); the matrix is never densified.
 
-    Preconditions (checked by the caller): ``indptr`` is non-decreasing with
-    ``indptr[-1] <= len(data) == len(indices)`` and ``0 <= indices < n_cols``.
+    The arrays are checked on the way (``indptr`` starting at 0 and
+    non-decreasing, ``indptr[-1] <= len(indices), len(data)``, every column
+    in ``[0, n_cols)``); `MalformedCSR` is raised if they are not.
     """
     cdef Py_ssize_t n_rows = indptr.shape[0] - 1
-    cdef Py_ssize_t i, k, n_touched = 0
-    for i in range(n_rows):
-        if indptr[i + 1] > indptr[i]:
-            n_touched += 1
+    cdef Py_ssize_t i, k, n_touched = 0, out = 0, col
+    cdef bint bad = n_rows < 0
+    cdef index_t start, stop
+    if not bad:
+        with nogil:
+            bad = indptr[0] != 0
+            for i in range(n_rows):
+                start = indptr[i]
+                stop = indptr[i + 1]
+                bad = bad | (stop < start)
+                n_touched += stop > start
+            bad = bad | (indptr[n_rows] > indices.shape[0]) | (indptr[n_rows] > data.shape[0])
+    if bad:
+        raise MalformedCSR("indptr must start at 0, never decrease and end within the data")
     rows_arr = np.empty(n_touched, dtype=np.int64)
     values_arr = np.zeros((n_touched, n_cols),
                           dtype=np.float32 if floating is float else np.float64)
     cdef long long[::1] rows = rows_arr
     cdef floating[:, ::1] values = values_arr
-    cdef Py_ssize_t out = 0
+    cdef floating* dst
     with nogil:
-        for i in range(n_rows):
-            if indptr[i + 1] > indptr[i]:
-                rows[out] = i
-                for k in range(indptr[i], indptr[i + 1]):
-                    values[out, indices[k]] = values[out, indices[k]] + data[k]
+        i = 0
+        while i < n_rows:
+            # indptr never decreases: equal ends mean a run of empty rows.
+            if i + SKIP_ROWS <= n_rows and indptr[i + SKIP_ROWS] == indptr[i]:
+                i += SKIP_ROWS
+                continue
+            start = indptr[i]
+            stop = indptr[i + 1]
+            i += 1
+            if stop > start:
+                rows[out] = i - 1
+                dst = &values[out, 0]
+                for k in range(start, stop):
+                    col = indices[k]
+                    if col < 0 or col >= n_cols:
+                        bad = True
+                        break
+                    dst[col] = dst[col] + data[k]
                 out += 1
+    if bad:
+        raise MalformedCSR(f"column indices must lie in [0, {n_cols})")
     return rows_arr, values_arr

@@ -8,7 +8,7 @@ array) is turned into one checked `IndexedSlices` whose ``values`` and
 import numpy as np
 import scipy.sparse
 
-from ._kernels.dedup import csr_touched_rows, dedup_rows
+from ._kernels.dedup import MalformedCSR, csr_touched_rows, dedup_rows
 
 __all__ = ["IndexedSlices", "is_sparse", "check_indexed_slices", "from_scipy", "as_rows",
            "RowSlotMap"]
@@ -152,14 +152,16 @@ def from_scipy(grad, var, name):
     indptr, indices, data = csr.indptr, csr.indices, csr.data
     if indices.dtype != indptr.dtype:
         indices = indices.astype(indptr.dtype)
-    nnz = int(indptr[-1]) if len(indptr) else 0
-    if (len(indptr) != var.shape[0] + 1 or nnz > len(data) or nnz > len(indices)
-            or (len(indptr) > 1 and np.any(np.diff(indptr) < 0))
-            or (nnz and (indices[:nnz].min() < 0 or indices[:nnz].max() >= var.shape[1]))):
-        raise ValueError(f"Gradient for variable '{name}' is a malformed CSR matrix.")
-    rows, values = csr_touched_rows(
-        np.ascontiguousarray(indptr), np.ascontiguousarray(indices[:nnz]),
-        np.ascontiguousarray(data[:nnz]), var.shape[1])
+    if len(indptr) != var.shape[0] + 1:
+        raise ValueError(f"Gradient for variable '{name}' is a malformed CSR matrix: "
+                         f"indptr has {len(indptr)} entries for {var.shape[0]} rows.")
+    try:
+        rows, values = csr_touched_rows(np.ascontiguousarray(indptr),
+                                        np.ascontiguousarray(indices),
+                                        np.ascontiguousarray(data), var.shape[1])
+    except MalformedCSR as exc:
+        raise ValueError(f"Gradient for variable '{name}' is a malformed CSR matrix: "
+                         f"{exc}.") from None
     out = IndexedSlices(values, rows, var.shape)
     out._unique = True
     return out

@@ -20,15 +20,17 @@ __all__ = ["get_num_threads", "set_num_threads", "openmp_enabled", "threads_for"
 PARALLEL_MIN_ELEMENTS = 1 << 15
 
 _num_threads = None
+_default = None
 
 
 def _default_threads():
-    if not openmp_enabled():
-        return 1
-    n = openmp_max_threads()
-    if "OMP_NUM_THREADS" not in os.environ and hasattr(os, "sched_getaffinity"):
-        n = min(n, len(os.sched_getaffinity(0)))
-    return max(1, n)
+    global _default
+    if _default is None:
+        n = openmp_max_threads() if openmp_enabled() else 1
+        if "OMP_NUM_THREADS" not in os.environ and hasattr(os, "sched_getaffinity"):
+            n = min(n, len(os.sched_getaffinity(0)))
+        _default = max(1, n)
+    return _default
 
 
 def get_num_threads():
