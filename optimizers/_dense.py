@@ -17,10 +17,8 @@ BLOCK = 1 << 15
 def blocks(size):
     """Slices ``[i, i + BLOCK)`` covering ``range(size)``."""
     if size <= BLOCK:
-        yield slice(0, size)
-        return
-    for start in range(0, size, BLOCK):
-        yield slice(start, min(start + BLOCK, size))
+        return (slice(0, size),)
+    return [slice(start, min(start + BLOCK, size)) for start in range(0, size, BLOCK)]
 
 
 class Scratch:
@@ -31,9 +29,10 @@ class Scratch:
 
     def get(self, dtype, n, count=1):
         """Return ``count`` scratch arrays of ``n <= BLOCK`` elements of ``dtype``."""
-        key = np.dtype(dtype)
-        bufs = self._buffers.get(key)
+        bufs = self._buffers.get(dtype)
         if bufs is None or len(bufs) < count:
-            bufs = [np.empty(BLOCK, key) for _ in range(max(count, len(bufs or ())))]
-            self._buffers[key] = bufs
+            bufs = [np.empty(BLOCK, dtype) for _ in range(max(count, len(bufs or ())))]
+            self._buffers[np.dtype(dtype)] = bufs
+        if count == 1:
+            return (bufs[0][:n],)
         return [b[:n] for b in bufs[:count]]

@@ -61,6 +61,8 @@ class VariableTypeError(TypeError, ValueError):
 
 def check_variable(var, position):
     """Return the array that updates of ``var`` write into, or raise."""
+    if type(var) is Variable and var._value.dtype in FLOAT_DTYPES:
+        return var._value                            # the common case, checked fast
     if isinstance(var, Variable):
         arr = var._value
         what = f"Variable '{var.name}'"
@@ -88,6 +90,9 @@ def check_gradient(grad, var, arr):
     Returns a C-contiguous ndarray (dense path) or a checked `IndexedSlices`
     (sparse path).
     """
+    if (type(grad) is np.ndarray and grad.dtype == arr.dtype and grad.shape == arr.shape
+            and grad.flags.c_contiguous):
+        return grad                                  # the common case, checked fast
     name = var_name(var)
     if is_sparse(grad):
         return to_indexed_slices(grad, arr, name)

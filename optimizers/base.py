@@ -43,8 +43,15 @@ def compute_dtype(dtype):
 
     float16 variables are updated in float32 and rounded once.
     """
-    dtype = np.dtype(dtype)
-    return np.dtype(np.float32) if dtype == np.float16 else dtype
+    try:
+        return _COMPUTE_DTYPES[dtype]
+    except (KeyError, TypeError):
+        dtype = np.dtype(dtype)
+        return np.dtype(np.float32) if dtype == np.float16 else dtype
+
+
+_COMPUTE_DTYPES = {np.dtype(t): np.dtype(np.float32 if t is np.float16 else t)
+                   for t in (np.float16, np.float32, np.float64)}
 
 
 def _is_number(value):
@@ -65,6 +72,13 @@ def _to_dtype(value, dtype):
 @functools.lru_cache(maxsize=None)
 def _takes_apply_state(func):
     return "apply_state" in inspect.signature(func).parameters
+
+
+def _with_apply_state(method):
+    """Call ``method`` with ``apply_state`` only if it declares it (as TensorFlow does)."""
+    if _takes_apply_state(method.__func__):
+        return lambda *args: method(*args[:-1], apply_state=args[-1])
+    return lambda *args: method(*args[:-1])
 
 
 class Optimizer:
@@ -553,25 +567,35 @@ class Optimizer:
         return pairs
 
     def _apply_one(self, grad, var, apply_state):
+        dense, sparse, sparse_dup = self._appliers()
         if as_array(var).dtype == np.float16:
             self._apply_in_float32(grad, var, apply_state)
-            return
-        if isinstance(grad, IndexedSlices):
+        elif type(grad) is IndexedSlices:
             if grad._unique:
-                self._call(self._resource_apply_sparse, grad.values, var, grad.indices,
-                           apply_state)
+                sparse(grad.values, var, grad.indices, apply_state)
             else:
-                self._call(self._resource_apply_sparse_duplicate_indices, grad.values, var,
-                           grad.indices, apply_state)
-            return
-        self._call(self._resource_apply_dense, grad, var, apply_state)
-        constraint = getattr(var, "constraint", None)
-        if constraint is not None:
-            arr = as_array(var)
-            arr[...] = np.asarray(constraint(arr), dtype=arr.dtype)
+                sparse_dup(grad.values, var, grad.indices, apply_state)
+        else:
+            dense(grad, var, apply_state)
+            constraint = getattr(var, "constraint", None)
+            if constraint is not None:
+                arr = as_array(var)
+                arr[...] = np.asarray(constraint(arr), dtype=arr.dtype)
+
+    def _appliers(self):
+        """The three update methods, each called as ``f(*args, apply_state)``."""
+        appliers = self.__dict__.get("_appliers_cache")
+        if appliers is None:
+            appliers = tuple(
+                _with_apply_state(method) for method in (
+                    self._resource_apply_dense, self._resource_apply_sparse,
+                    self._resource_apply_sparse_duplicate_indices))
+            self.__dict__["_appliers_cache"] = appliers
+        return appliers
 
     @staticmethod
     def _call(method, *args):
+        # TensorFlow passes `apply_state` only to methods that declare it.
         *args, apply_state = args
         if _takes_apply_state(method.__func__):
             return method(*args, apply_state=apply_state)

@@ -77,17 +77,19 @@ class SGD(Optimizer):
     def _resource_apply_dense(self, grad, var, apply_state=None):
         coef = self._coefficients(var, apply_state)
         w, g, lr = as_array(var).reshape(-1), grad.reshape(-1), coef["lr_t"]
-        if self._momentum:
-            v = as_array(self.get_slot(var, "momentum")).reshape(-1)
-            mu = coef["momentum"]
+        if not self._momentum:
+            for sl in blocks(w.size):
+                scaled, = self._scratch.get(w.dtype, sl.stop - sl.start)
+                np.multiply(g[sl], lr, out=scaled)             # w -= g * lr
+                np.subtract(w[sl], scaled, out=w[sl])
+            return
+        v = as_array(self.get_slot(var, "momentum")).reshape(-1)
+        mu = coef["momentum"]
         for sl in blocks(w.size):
             scaled, step = self._scratch.get(w.dtype, sl.stop - sl.start, 2)
-            np.multiply(g[sl], lr, out=scaled)                 # g * lr
-            if not self._momentum:
-                np.subtract(w[sl], scaled, out=w[sl])
-                continue
+            np.multiply(g[sl], lr, out=scaled)                 # v = v * mu - g * lr
             vb = v[sl]
-            np.multiply(vb, mu, out=vb)                        # v = v * mu - g * lr
+            np.multiply(vb, mu, out=vb)
             np.subtract(vb, scaled, out=vb)
             if self.nesterov:                                  # w += v * mu - g * lr
                 np.multiply(vb, mu, out=step)
