@@ -1,0 +1,16 @@
+"""Sphinx configuration for the ``optimizers`` documentation.
+
+Build with ``pip install ".[docs]" && sphinx-build -W -b html docs docs/_build``.
+"""
+import optimizers
+
+project = "optimizers"
+release = version = optimizers.__version__
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.autosummary", "numpydoc"]
+autosummary_generate = False
+numpydoc_show_class_members = False
+numpydoc_validation_checks = set()
+default_role = "py:obj"
+nitpicky = False
+exclude_patterns = ["_build"]
+html_theme = "alabaster"
