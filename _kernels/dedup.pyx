@@ -1,13 +1,12 @@
 """Duplicate-index summing and CSR row extraction."""
 import numpy as np
-from cython.parallel cimport prange
 
 from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
 from _types cimport floating, index_t
 
 
 def dedup_rows(const index_t[::1] indices, const floating[:, ::1] values,
-               int[::1] row_slot, int n_threads=1):
+               int[::1] row_slot):
     """Sum the values of repeated indices.
 
     Returns ``(unique, summed)``: the distinct indices in order of first
@@ -46,18 +45,13 @@ def dedup_rows(const index_t[::1] indices, const floating[:, ::1] values,
     cdef floating[:, ::1] summed = summed_arr
     cdef floating* dst
     cdef const floating* src
-    cdef Py_ssize_t t, n_parts = n_threads if n_threads > 1 else 1
-    if width:
-        for t in prange(n_parts, nogil=True, num_threads=n_parts, schedule="static",
-                        chunksize=1):
+    with nogil:
+        if width:
             for k in range(n):
-                if n_parts > 1 and pos[k] % n_parts != t:
-                    continue
                 dst = &summed[pos[k], 0]
                 src = &values[k, 0]
                 for j in range(width):
                     dst[j] = dst[j] + src[j]
-    with nogil:
         for k in range(n_unique):
             row_slot[unique[k]] = -1
     return unique_arr[:n_unique], summed_arr

@@ -20,7 +20,6 @@ from ._dense import Scratch
 from ._validation import (check_global_clip_dtypes, check_pairs, check_sparse_constraints,
                           check_variable, filter_empty_gradients)
 from .sparse import IndexedSlices, RowSlotMap
-from .threads import threads_for
 from .variables import Variable, as_array, var_name
 
 __all__ = ["Optimizer"]
@@ -644,8 +643,7 @@ class Optimizer:
         arr = as_array(var)
         width = int(np.prod(arr.shape[1:], dtype=np.int64))
         unique, summed = self._row_slots.dedup(
-            values.reshape(len(indices), width), indices, arr.shape[0],
-            threads_for(values.size))
+            values.reshape(len(indices), width), indices, arr.shape[0])
         return summed.reshape((len(unique),) + arr.shape[1:]), unique
 
     # ------------------------------------------------------------------ #

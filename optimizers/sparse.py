@@ -187,7 +187,7 @@ class RowSlotMap:
     def __init__(self):
         self._map = np.empty(0, dtype=np.int32)
 
-    def dedup(self, values, indices, n_rows, n_threads=1):
+    def dedup(self, values, indices, n_rows):
         """Return ``(unique_indices, summed_values)``; see `dedup_rows`.
 
         ``values`` is 2-D ``(len(indices), width)``; ``indices`` must lie in
@@ -195,7 +195,7 @@ class RowSlotMap:
         """
         if len(self._map) < n_rows:
             self._map = np.full(n_rows, -1, dtype=np.int32)
-        return dedup_rows(indices, values, self._map, n_threads)
+        return dedup_rows(indices, values, self._map)
 
 
 def as_rows(array, n_rows=None):

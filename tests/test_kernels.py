@@ -96,7 +96,7 @@ def test_kernels_give_the_same_bits_for_any_thread_count(dtype, threads):
     results = []
     for n_threads in (1, threads):
         row_slot = np.full(50, -1, np.int32)
-        unique, summed = dedup_rows(indices, values, row_slot, n_threads)
+        unique, summed = dedup_rows(indices, values, row_slot)
         var = np.ones((50, 6), dtype)
         accum = np.zeros((50, 6), dtype)
         sgd_momentum_rows(var, accum, unique, summed, lr, mu, True, n_threads)
