@@ -9,17 +9,19 @@ from ._registry import deserialize, get, register, serialize
 from .base import Optimizer
 from .sgd import SGD
 # adam-family
+from .adagrad import Adagrad
 # adagrad-family
 # ftrl-family
 from .sparse import IndexedSlices
 from .threads import get_num_threads, set_num_threads
 from .variables import Variable
 
-__all__ = ["Optimizer", "SGD", "Variable", "IndexedSlices", "get", "serialize",
+__all__ = ["Optimizer", "SGD", "Adagrad", "Variable", "IndexedSlices", "get", "serialize",
            "deserialize", "schedules", "constraints", "get_num_threads", "set_num_threads"]
 
 register(SGD)
 # register: adam-family
+register(Adagrad)
 # register: adagrad-family
 # register: ftrl-family
 

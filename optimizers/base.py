@@ -19,7 +19,7 @@ from . import clip, schedules
 from ._dense import Scratch
 from ._validation import (check_global_clip_dtypes, check_pairs, check_sparse_constraints,
                           check_variable, filter_empty_gradients)
-from .sparse import IndexedSlices, RowSlotMap
+from .sparse import IndexedSlices, RowSlotMap, as_rows
 from .variables import Variable, as_array, var_name
 
 __all__ = ["Optimizer"]
@@ -410,6 +410,16 @@ class Optimizer:
                 f"Variable '{var_name(var)}' has no slot {slot_name!r}; it has "
                 f"{sorted(slots)}.")
         return slots[slot_name]
+
+    def _flat(self, var, *slot_names):
+        """Flat views of ``var``'s array and of the named slots, for dense updates."""
+        return [as_array(var).reshape(-1)] + [
+            as_array(self.get_slot(var, name)).reshape(-1) for name in slot_names]
+
+    def _rows(self, var, *slot_names):
+        """2-D row views of ``var``'s array and of the named slots, for sparse kernels."""
+        return [as_rows(as_array(var))] + [
+            as_rows(as_array(self.get_slot(var, name))) for name in slot_names]
 
     def get_slot_names(self):
         """Names of the slots this optimizer has created, in creation order."""

@@ -187,6 +187,12 @@ class RowSlotMap:
     def __init__(self):
         self._map = np.empty(0, dtype=np.int32)
 
+    def array(self, n_rows):
+        """The map itself (all -1), at least ``n_rows`` long."""
+        if len(self._map) < n_rows:
+            self._map = np.full(n_rows, -1, dtype=np.int32)
+        return self._map
+
     def dedup(self, values, indices, n_rows):
         """Return ``(unique_indices, summed_values)``; see `dedup_rows`.
 

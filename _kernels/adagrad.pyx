@@ -1,0 +1,67 @@
+"""Sparse Adagrad updates: per element (Adagrad) and per row (RowwiseAdagrad)."""
+from cython.parallel cimport prange
+
+from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
+from _types cimport f_sqrt, floating, index_t
+
+
+def adagrad_rows(floating[:, ::1] var, floating[:, ::1] accum, const index_t[::1] rows,
+                 const floating[:, ::1] values, floating lr, floating epsilon,
+                 int n_threads=1):
+    """Adagrad on the given rows only (TensorFlow's ``SparseApplyAdagradV2``)::
+
+        accum[r] += g * g
+        var[r]   -= (lr * g) / (sqrt(accum[r]) + epsilon)
+
+    Preconditions (checked by the caller): rows unique and in range;
+    ``accum`` has ``var``'s shape; ``values.shape == (len(rows), width)``.
+    """
+    cdef Py_ssize_t n = rows.shape[0], width = var.shape[1], k, j
+    cdef floating* w
+    cdef floating* a
+    cdef const floating* g
+    if width == 0 or n == 0:
+        return
+    for k in prange(n, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
+                    schedule="static"):
+        if k + PREFETCH_ROWS < n:
+            prefetch_bytes(&var[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
+            prefetch_bytes(&accum[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
+        w = &var[rows[k], 0]
+        a = &accum[rows[k], 0]
+        g = &values[k, 0]
+        for j in range(width):
+            a[j] = a[j] + g[j] * g[j]
+            w[j] = w[j] - (lr * g[j]) / (f_sqrt(a[j]) + epsilon)
+
+
+def rowwise_adagrad_rows(floating[:, ::1] var, floating[::1] accum, const index_t[::1] rows,
+                         const floating[:, ::1] values, floating lr, floating epsilon,
+                         int n_threads=1):
+    """Adagrad with one accumulator per row, on the given rows only::
+
+        accum[r] += mean(g * g)          (over the row, summed left to right)
+        var[r]   -= (g * lr) / (sqrt(accum[r]) + epsilon)
+
+    Preconditions (checked by the caller): rows unique and in range;
+    ``len(accum) == var.shape[0]``; ``values.shape == (len(rows), width)``.
+    """
+    cdef Py_ssize_t n = rows.shape[0], width = var.shape[1], k, j
+    cdef floating* w
+    cdef const floating* g
+    cdef floating sq, denom
+    if width == 0 or n == 0:
+        return
+    for k in prange(n, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
+                    schedule="static"):
+        if k + PREFETCH_ROWS < n:
+            prefetch_bytes(&var[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
+        w = &var[rows[k], 0]
+        g = &values[k, 0]
+        sq = 0
+        for j in range(width):
+            sq = sq + g[j] * g[j]
+        accum[rows[k]] = accum[rows[k]] + sq / <floating>width
+        denom = f_sqrt(accum[rows[k]]) + epsilon
+        for j in range(width):
+            w[j] = w[j] - (g[j] * lr) / denom

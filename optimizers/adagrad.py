@@ -1,0 +1,104 @@
+"""Adagrad: per-element learning rates from the sum of squared gradients."""
+import numpy as np
+
+from ._dense import blocks
+from ._kernels.adagrad import adagrad_rows
+from .base import Optimizer
+from .sparse import as_rows
+from .threads import threads_for
+
+__all__ = ["Adagrad"]
+
+
+class Adagrad(Optimizer):
+    """Adagrad (TensorFlow 2.4 ``Adagrad``)::
+
+        accumulator += g * g
+        w -= learning_rate * g / (sqrt(accumulator) + epsilon)
+
+    A sparse gradient updates only the rows it names (and their
+    accumulator rows); repeated indices are summed first.
+
+    Parameters
+    ----------
+    learning_rate : float, callable or LearningRateSchedule, default=0.001
+    initial_accumulator_value : float, default=0.1
+        Starting value of the accumulator; must be >= 0.
+    epsilon : float, default=1e-7
+        A falsy value means 1e-7, as in TensorFlow.
+    name : str, default="Adagrad"
+    **kwargs
+        ``clipvalue``, ``clipnorm``, ``global_clipnorm``, ``lr``, ``decay``.
+    """
+
+    _HAS_AGGREGATE_GRAD = True
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
+                 name="Adagrad", **kwargs):
+        if initial_accumulator_value < 0.0:
+            raise ValueError(
+                "initial_accumulator_value must be non-negative: "
+                f"{initial_accumulator_value}")
+        if epsilon is None:
+            epsilon = 1e-7
+        super().__init__(name, **kwargs)
+        self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
+        self._set_hyper("decay", self._initial_decay)
+        self._initial_accumulator_value = initial_accumulator_value
+        self.epsilon = epsilon or 1e-7
+
+    def _create_slots(self, var_list):
+        for var in var_list:
+            dtype = np.asarray(var).dtype
+            self.add_slot(var, "accumulator", dtype.type(self._initial_accumulator_value))
+
+    def _prepare_local(self, var_device, var_dtype, apply_state):
+        super()._prepare_local(var_device, var_dtype, apply_state)
+        apply_state[(var_device, var_dtype)]["epsilon"] = var_dtype.type(self.epsilon)
+
+    def set_weights(self, weights):
+        # Checkpoints written before `iterations` existed lack it.
+        weights = list(weights)
+        if len(self.weights) == len(weights) + 1:
+            weights = [np.array(0)] + weights
+        super().set_weights(weights)
+
+    def _resource_apply_dense(self, grad, var, apply_state=None):
+        coef = self._coefficients(var, apply_state)
+        lr, eps = coef["lr_t"], coef["epsilon"]
+        w, acc = self._flat(var, "accumulator")
+        g = grad.reshape(-1)
+        for sl in blocks(w.size):
+            t, u = self._scratch.get(w.dtype, sl.stop - sl.start, 2)
+            gb, ab = g[sl], acc[sl]
+            np.multiply(gb, gb, out=t)                  # acc += g * g
+            np.add(ab, t, out=ab)
+            np.multiply(gb, lr, out=t)                  # w -= (g * lr) / (sqrt(acc) + eps)
+            np.sqrt(ab, out=u)
+            np.add(u, eps, out=u)
+            np.divide(t, u, out=t)
+            np.subtract(w[sl], t, out=w[sl])
+
+    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
+        coef = self._coefficients(var, apply_state)
+        w, acc = self._rows(var, "accumulator")
+        g = as_rows(grad, len(indices))
+        adagrad_rows(w, acc, indices, g, coef["lr_t"], coef["epsilon"], threads_for(g.size))
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        # TensorFlow's Adagrad.from_config forgets to deserialize a schedule
+        # dict; the base class does it.
+        config = dict(config)
+        config.setdefault("initial_accumulator_value", 0.1)
+        return super().from_config(config, custom_objects=custom_objects)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "learning_rate": self._serialize_hyperparameter("learning_rate"),
+            "decay": self._initial_decay,
+            "initial_accumulator_value": self._initial_accumulator_value,
+            "epsilon": self.epsilon,
+        })
+        return config
