@@ -8,20 +8,28 @@ from . import constraints, schedules
 from ._registry import deserialize, get, register, serialize
 from .base import Optimizer
 from .sgd import SGD
+from .adam import Adam
+from .adamw import AdamW
+from .lazy_adam import LazyAdam
 # adam-family
 from .adagrad import Adagrad
+from .rowwise_adagrad import RowwiseAdagrad
 # adagrad-family
 # ftrl-family
 from .sparse import IndexedSlices
 from .threads import get_num_threads, set_num_threads
 from .variables import Variable
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "Variable", "IndexedSlices", "get", "serialize",
+__all__ = ["Optimizer", "SGD", "Adagrad", "RowwiseAdagrad", "Adam", "LazyAdam", "AdamW", "Variable", "IndexedSlices", "get", "serialize",
            "deserialize", "schedules", "constraints", "get_num_threads", "set_num_threads"]
 
 register(SGD)
+register(Adam)
+register(LazyAdam)
+register(AdamW)
 # register: adam-family
 register(Adagrad)
+register(RowwiseAdagrad)
 # register: adagrad-family
 # register: ftrl-family
 
