@@ -12,15 +12,18 @@ from .adam import Adam
 from .adamw import AdamW
 from .lazy_adam import LazyAdam
 # adam-family
+from .adadelta import Adadelta
 from .adagrad import Adagrad
+from .adamax import Adamax
 from .rowwise_adagrad import RowwiseAdagrad
 # adagrad-family
+from .rmsprop import RMSprop
 # ftrl-family
 from .sparse import IndexedSlices
 from .threads import get_num_threads, set_num_threads
 from .variables import Variable
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RowwiseAdagrad", "Adam", "LazyAdam", "AdamW", "Variable", "IndexedSlices", "get", "serialize",
+__all__ = ["Optimizer", "SGD", "Adagrad", "RowwiseAdagrad", "Adadelta", "Adamax", "Adam", "LazyAdam", "AdamW", "RMSprop", "Variable", "IndexedSlices", "get", "serialize",
            "deserialize", "schedules", "constraints", "get_num_threads", "set_num_threads"]
 
 register(SGD)
@@ -29,8 +32,11 @@ register(LazyAdam)
 register(AdamW)
 # register: adam-family
 register(Adagrad)
+register(Adadelta)
+register(Adamax)
 register(RowwiseAdagrad)
 # register: adagrad-family
+register(RMSprop, "RMSProp")
 # register: ftrl-family
 
 __version__ = "0.1.0"

@@ -1,0 +1,104 @@
+"""Sparse RMSprop updates (TensorFlow's two sparse paths)."""
+from cython.parallel cimport prange
+
+from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
+from _types cimport f_sqrt, floating, index_t
+
+
+def rmsprop_sparse_whole(floating[:, ::1] var, floating[:, ::1] rms, floating[:, ::1] mg,
+                         const index_t[::1] rows, const floating[:, ::1] values,
+                         int[::1] row_slot, floating rho, floating one_minus_rho,
+                         floating neg_lr, floating epsilon, bint centered,
+                         int n_threads=1):
+    """TensorFlow's sparse RMSprop step without momentum, in one pass::
+
+        rms = rms * rho;   rms[rows] += (g * g) * one_minus_rho      (every row)
+        mg  = mg * rho;    mg[rows]  += g * one_minus_rho            (centered)
+        var[rows] += (neg_lr * g) / (sqrt(rms[rows] - mg[rows]**2) + epsilon)
+
+    ``rms`` (and ``mg``) decay over the whole variable; ``var`` moves on the
+    given rows only.  ``row_slot`` (int32, all -1) maps a row to its gradient
+    row during the pass and is reset before returning; ``mg`` is ignored
+    unless ``centered``.
+    """
+    cdef Py_ssize_t n_rows = var.shape[0], width = var.shape[1], n = rows.shape[0]
+    cdef Py_ssize_t r, j, k
+    cdef int slot
+    cdef floating* w
+    cdef floating* s
+    cdef floating* a
+    cdef const floating* g
+    cdef floating den
+    if width == 0:
+        return
+    with nogil:
+        for k in range(n):
+            row_slot[rows[k]] = <int>k
+    for r in prange(n_rows, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
+                    schedule="static"):
+        s = &rms[r, 0]
+        a = &mg[r, 0] if centered else s
+        slot = row_slot[r]
+        if slot < 0:
+            for j in range(width):
+                s[j] = s[j] * rho
+                if centered:
+                    a[j] = a[j] * rho
+        else:
+            w = &var[r, 0]
+            g = &values[slot, 0]
+            for j in range(width):
+                s[j] = s[j] * rho + (g[j] * g[j]) * one_minus_rho
+                den = s[j]
+                if centered:
+                    a[j] = a[j] * rho + g[j] * one_minus_rho
+                    den = s[j] - a[j] * a[j]
+                w[j] = w[j] + (neg_lr * g[j]) / (f_sqrt(den) + epsilon)
+    with nogil:
+        for k in range(n):
+            row_slot[rows[k]] = -1
+
+
+def rmsprop_momentum_rows(floating[:, ::1] var, floating[:, ::1] rms, floating[:, ::1] mom,
+                          floating[:, ::1] mg, const index_t[::1] rows,
+                          const floating[:, ::1] values, floating rho,
+                          floating one_minus_rho, floating momentum, floating lr,
+                          floating epsilon, bint centered, int n_threads=1):
+    """RMSprop with momentum on the given rows only (``SparseApply[Centered]RMSProp``)::
+
+        rms[r] = rms[r] * rho + (g * g) * one_minus_rho
+        mg[r]  = mg[r] * rho + g * one_minus_rho                      (centered)
+        den    = rms[r] + epsilon   or   (rms[r] + epsilon) - mg[r]**2 (centered)
+        mom[r] = mom[r] * momentum + ((1 / sqrt(den)) * lr) * g
+        var[r] -= mom[r]
+
+    ``mg`` is ignored unless ``centered``.
+    """
+    cdef Py_ssize_t n = rows.shape[0], width = var.shape[1], k, j
+    cdef floating* w
+    cdef floating* s
+    cdef floating* p
+    cdef floating* a
+    cdef const floating* g
+    cdef floating den
+    if width == 0 or n == 0:
+        return
+    for k in prange(n, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
+                    schedule="static"):
+        if k + PREFETCH_ROWS < n:
+            prefetch_bytes(&var[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
+            prefetch_bytes(&rms[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
+            prefetch_bytes(&mom[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
+        w = &var[rows[k], 0]
+        s = &rms[rows[k], 0]
+        p = &mom[rows[k], 0]
+        a = &mg[rows[k], 0] if centered else s
+        g = &values[k, 0]
+        for j in range(width):
+            s[j] = s[j] * rho + (g[j] * g[j]) * one_minus_rho
+            den = s[j] + epsilon
+            if centered:
+                a[j] = a[j] * rho + g[j] * one_minus_rho
+                den = den - a[j] * a[j]
+            p[j] = p[j] * momentum + ((1 / f_sqrt(den)) * lr) * g[j]
+            w[j] = w[j] - p[j]

@@ -1,0 +1,96 @@
+"""Adamax: Adam with the infinity norm."""
+import numpy as np
+
+from ._dense import blocks
+from ._kernels.adamax import adamax_rows
+from .base import Optimizer
+from .sparse import as_rows
+from .threads import threads_for
+
+__all__ = ["Adamax"]
+
+
+class Adamax(Optimizer):
+    """Adamax (TensorFlow 2.4 ``Adamax``)::
+
+        m = m + (g - m) * (1 - beta_1)
+        v = max(beta_2 * v, |g|)
+        w -= learning_rate / (1 - beta_1**t) * m / (v + epsilon)
+
+    A sparse gradient updates only the rows it names (their ``m`` and ``v``
+    too), with TensorFlow's sparse form ``m = m * beta_1 + g * (1 - beta_1)``.
+
+    Parameters
+    ----------
+    learning_rate : float, callable or LearningRateSchedule, default=0.001
+    beta_1, beta_2 : float, default 0.9 and 0.999
+    epsilon : float, default=1e-7
+        A falsy value means 1e-7, as in TensorFlow.
+    name : str, default="Adamax"
+    **kwargs
+        ``clipvalue``, ``clipnorm``, ``global_clipnorm``, ``lr``, ``decay``.
+    """
+
+    _HAS_AGGREGATE_GRAD = True
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 name="Adamax", **kwargs):
+        super().__init__(name, **kwargs)
+        self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
+        self._set_hyper("decay", self._initial_decay)
+        self._set_hyper("beta_1", beta_1)
+        self._set_hyper("beta_2", beta_2)
+        self.epsilon = epsilon or 1e-7
+
+    def _create_slots(self, var_list):
+        for name in ("m", "v"):
+            for var in var_list:
+                self.add_slot(var, name)
+
+    def _prepare_local(self, var_device, var_dtype, apply_state):
+        super()._prepare_local(var_device, var_dtype, apply_state)
+        coef = apply_state[(var_device, var_dtype)]
+        one = var_dtype.type(1)
+        beta_1 = self._get_hyper("beta_1", var_dtype)
+        beta_1_power = np.power(beta_1, var_dtype.type(self._step_count() + 1))
+        lr = coef["lr_t"]
+        coef.update(
+            beta_1=beta_1, one_minus_beta_1=one - beta_1,
+            beta_2=self._get_hyper("beta_2", var_dtype), epsilon=var_dtype.type(self.epsilon),
+            scaled_lr=lr / (one - beta_1_power), neg_scaled_lr=(-lr) / (one - beta_1_power))
+
+    def _resource_apply_dense(self, grad, var, apply_state=None):
+        c = self._coefficients(var, apply_state)
+        w, m, v = self._flat(var, "m", "v")
+        g = grad.reshape(-1)
+        for sl in blocks(w.size):
+            t, u = self._scratch.get(w.dtype, sl.stop - sl.start, 2)
+            gb, mb, vb = g[sl], m[sl], v[sl]
+            np.subtract(gb, mb, out=t)                  # m += (g - m) * (1 - b1)
+            np.multiply(t, c["one_minus_beta_1"], out=t)
+            np.add(mb, t, out=mb)
+            np.multiply(vb, c["beta_2"], out=vb)        # v = max(b2 * v, |g|)
+            np.abs(gb, out=t)
+            np.maximum(vb, t, out=vb)
+            np.add(vb, c["epsilon"], out=u)             # w -= (lr / (1 - b1p)) * (m / (v + eps))
+            np.divide(mb, u, out=u)
+            np.multiply(u, c["scaled_lr"], out=u)
+            np.subtract(w[sl], u, out=w[sl])
+
+    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
+        c = self._coefficients(var, apply_state)
+        w, m, v = self._rows(var, "m", "v")
+        g = as_rows(grad, len(indices))
+        adamax_rows(w, m, v, indices, g, c["beta_1"], c["one_minus_beta_1"], c["beta_2"],
+                    c["neg_scaled_lr"], c["epsilon"], threads_for(g.size))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "learning_rate": self._serialize_hyperparameter("learning_rate"),
+            "decay": self._initial_decay,
+            "beta_1": self._serialize_hyperparameter("beta_1"),
+            "beta_2": self._serialize_hyperparameter("beta_2"),
+            "epsilon": self.epsilon,
+        })
+        return config

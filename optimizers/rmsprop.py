@@ -1,0 +1,173 @@
+"""RMSprop, plain or centered, with optional momentum."""
+import numpy as np
+
+from ._dense import blocks
+from ._kernels.rmsprop import rmsprop_momentum_rows, rmsprop_sparse_whole
+from .base import Optimizer
+from .sparse import as_rows
+from .threads import threads_for
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    """RMSprop (TensorFlow 2.4 ``RMSprop``).
+
+    Without momentum (``epsilon`` outside the square root)::
+
+        rms = rho * rms + (1 - rho) * g * g
+        mg  = rho * mg + (1 - rho) * g                 (centered)
+        w  -= learning_rate * g / (sqrt(rms - mg**2) + epsilon)
+
+    With momentum (``epsilon`` inside the square root)::
+
+        rms = rms + (g * g - rms) * (1 - rho)
+        mom = momentum * mom + learning_rate * g / sqrt(rms - mg**2 + epsilon)
+        w  -= mom
+
+    Sparse steps follow TensorFlow: with momentum only the given rows (of
+    ``w`` and every slot) change; without momentum ``rms`` (and ``mg``) decay
+    over the whole variable while ``w`` moves on the given rows only.
+
+    Parameters
+    ----------
+    learning_rate : float, callable or LearningRateSchedule, default=0.001
+    rho : float, default=0.9
+    momentum : float, default=0.0
+        In ``[0, 1]``.
+    epsilon : float, default=1e-7
+        A falsy value means 1e-7, as in TensorFlow.
+    centered : bool, default=False
+    name : str, default="RMSprop"
+    **kwargs
+        ``clipvalue``, ``clipnorm``, ``global_clipnorm``, ``lr``, ``decay``.
+    """
+
+    _HAS_AGGREGATE_GRAD = True
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+                 centered=False, name="RMSprop", **kwargs):
+        super().__init__(name, **kwargs)
+        self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
+        self._set_hyper("decay", self._initial_decay)
+        self._set_hyper("rho", rho)
+        self._momentum = False
+        if callable(momentum) or not isinstance(momentum, (int, float)) or momentum > 0:
+            self._momentum = True
+        if isinstance(momentum, (int, float)) and (momentum < 0 or momentum > 1):
+            raise ValueError(
+                f"`momentum` must be between [0, 1]. Received: momentum={momentum} (of type "
+                f"{type(momentum)}).")
+        self._set_hyper("momentum", momentum)
+        self.epsilon = epsilon or 1e-7
+        self.centered = bool(centered)
+
+    def _create_slots(self, var_list):
+        for var in var_list:
+            self.add_slot(var, "rms")
+        if self._momentum:
+            for var in var_list:
+                self.add_slot(var, "momentum")
+        if self.centered:
+            for var in var_list:
+                self.add_slot(var, "mg")
+
+    def _prepare_local(self, var_device, var_dtype, apply_state):
+        super()._prepare_local(var_device, var_dtype, apply_state)
+        coef = apply_state[(var_device, var_dtype)]
+        rho = self._get_hyper("rho", var_dtype)
+        coef.update(
+            neg_lr_t=-coef["lr_t"], epsilon=var_dtype.type(self.epsilon), rho=rho,
+            momentum=self._get_hyper("momentum", var_dtype),
+            one_minus_rho=var_dtype.type(1) - rho)
+
+    def set_weights(self, weights):
+        # Checkpoints written before `iterations` existed lack it.
+        weights = list(weights)
+        if len(self.weights) == len(weights) + 1:
+            weights = [np.array(0)] + weights
+        super().set_weights(weights)
+
+    def _slots_in_use(self):
+        return ("rms",) + (("momentum",) if self._momentum else ()) + (
+            ("mg",) if self.centered else ())
+
+    def _resource_apply_dense(self, grad, var, apply_state=None):
+        c = self._coefficients(var, apply_state)
+        w, rms, *rest = self._flat(var, *self._slots_in_use())
+        mom = rest.pop(0) if self._momentum else None
+        mg = rest.pop(0) if self.centered else None
+        g = grad.reshape(-1)
+        rho, omr, eps, lr = c["rho"], c["one_minus_rho"], c["epsilon"], c["lr_t"]
+        for sl in blocks(w.size):
+            t, u = self._scratch.get(w.dtype, sl.stop - sl.start, 2)
+            gb, sb = g[sl], rms[sl]
+            if not self._momentum:
+                np.multiply(sb, rho, out=sb)            # rms = rho * rms + (1 - rho) * g^2
+                np.multiply(gb, gb, out=t)
+                np.multiply(t, omr, out=t)
+                np.add(sb, t, out=sb)
+                den = sb
+                if self.centered:                       # mg = rho * mg + (1 - rho) * g
+                    ab = mg[sl]
+                    np.multiply(ab, rho, out=ab)
+                    np.multiply(gb, omr, out=t)
+                    np.add(ab, t, out=ab)
+                    np.multiply(ab, ab, out=u)          # den = rms - mg^2
+                    np.subtract(sb, u, out=u)
+                    den = u
+                np.sqrt(den, out=u)                     # w -= (lr * g) / (sqrt(den) + eps)
+                np.add(u, eps, out=u)
+                np.multiply(gb, lr, out=t)
+                np.divide(t, u, out=t)
+                np.subtract(w[sl], t, out=w[sl])
+                continue
+            np.multiply(gb, gb, out=t)                  # rms += (g^2 - rms) * (1 - rho)
+            np.subtract(t, sb, out=t)
+            np.multiply(t, omr, out=t)
+            np.add(sb, t, out=sb)
+            if self.centered:                           # mg += (g - mg) * (1 - rho)
+                ab = mg[sl]
+                np.subtract(gb, ab, out=t)
+                np.multiply(t, omr, out=t)
+                np.add(ab, t, out=ab)
+                np.multiply(ab, ab, out=u)              # den = (rms - mg^2) + eps
+                np.subtract(sb, u, out=u)
+                np.add(u, eps, out=u)
+            else:
+                np.add(sb, eps, out=u)                  # den = rms + eps
+            np.sqrt(u, out=u)                           # mom = mom * mu + (g * lr) / sqrt(den)
+            np.multiply(gb, lr, out=t)
+            np.divide(t, u, out=t)
+            pb = mom[sl]
+            np.multiply(pb, c["momentum"], out=pb)
+            np.add(pb, t, out=pb)
+            np.subtract(w[sl], pb, out=w[sl])           # w -= mom
+
+    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
+        c = self._coefficients(var, apply_state)
+        w, rms, *rest = self._rows(var, *self._slots_in_use())
+        g = as_rows(grad, len(indices))
+        if self._momentum:
+            mom = rest[0]
+            mg = rest[1] if self.centered else rms
+            rmsprop_momentum_rows(w, rms, mom, mg, indices, g, c["rho"], c["one_minus_rho"],
+                                  c["momentum"], c["lr_t"], c["epsilon"], self.centered,
+                                  threads_for(g.size))
+        else:
+            mg = rest[0] if self.centered else rms
+            rmsprop_sparse_whole(w, rms, mg, indices, g, self._row_slots.array(w.shape[0]),
+                                 c["rho"], c["one_minus_rho"], c["neg_lr_t"], c["epsilon"],
+                                 self.centered, threads_for(w.size))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "learning_rate": self._serialize_hyperparameter("learning_rate"),
+            "decay": self._initial_decay,
+            "rho": self._serialize_hyperparameter("rho"),
+            "momentum": self._serialize_hyperparameter("momentum"),
+            "epsilon": self.epsilon,
+            "centered": self.centered,
+        })
+        return config
