@@ -17,13 +17,15 @@ from .adagrad import Adagrad
 from .adamax import Adamax
 from .rowwise_adagrad import RowwiseAdagrad
 # adagrad-family
+from .ftrl import Ftrl
+from .nadam import Nadam
 from .rmsprop import RMSprop
 # ftrl-family
 from .sparse import IndexedSlices
 from .threads import get_num_threads, set_num_threads
 from .variables import Variable
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RowwiseAdagrad", "Adadelta", "Adamax", "Adam", "LazyAdam", "AdamW", "RMSprop", "Variable", "IndexedSlices", "get", "serialize",
+__all__ = ["Optimizer", "SGD", "Adagrad", "RowwiseAdagrad", "Adadelta", "Adamax", "Adam", "LazyAdam", "AdamW", "RMSprop", "Ftrl", "Nadam", "Variable", "IndexedSlices", "get", "serialize",
            "deserialize", "schedules", "constraints", "get_num_threads", "set_num_threads"]
 
 register(SGD)
@@ -37,6 +39,8 @@ register(Adamax)
 register(RowwiseAdagrad)
 # register: adagrad-family
 register(RMSprop, "RMSProp")
+register(Ftrl)
+register(Nadam)
 # register: ftrl-family
 
 __version__ = "0.1.0"

@@ -73,9 +73,10 @@ def _takes_apply_state(func):
     return "apply_state" in inspect.signature(func).parameters
 
 
-def _with_apply_state(method):
-    """Call ``method`` with ``apply_state`` only if it declares it (as TensorFlow does)."""
-    if _takes_apply_state(method.__func__):
+def _with_apply_state(method, declared_by=None):
+    """Call ``method`` with ``apply_state`` only if ``declared_by`` (default: the
+    method itself) declares it, as TensorFlow does."""
+    if _takes_apply_state((declared_by or method).__func__):
         return lambda *args: method(*args[:-1], apply_state=args[-1])
     return lambda *args: method(*args[:-1])
 
@@ -541,6 +542,7 @@ class Optimizer:
         check_sparse_constraints(pairs)
         var_list = [v for _, v in pairs]
         self._check_distinct(var_list)
+        self._check_step(pairs)
         self._create_all_weights(var_list)
         if not pairs:
             return self.iterations
@@ -549,6 +551,9 @@ class Optimizer:
             self._apply_one(grad, var, apply_state)
         self.iterations.assign_add(1)
         return self.iterations
+
+    def _check_step(self, pairs):
+        """Subclass hook: refuse a step before anything changes (checked pairs)."""
 
     @staticmethod
     def _check_distinct(var_list):
@@ -595,10 +600,12 @@ class Optimizer:
         """The three update methods, each called as ``f(*args, apply_state)``."""
         appliers = self.__dict__.get("_appliers_cache")
         if appliers is None:
-            appliers = tuple(
-                _with_apply_state(method) for method in (
-                    self._resource_apply_dense, self._resource_apply_sparse,
-                    self._resource_apply_sparse_duplicate_indices))
+            # As in TensorFlow, `_resource_apply_sparse`'s signature decides
+            # whether the duplicate-indices entry point gets `apply_state`.
+            sparse = self._resource_apply_sparse
+            appliers = (_with_apply_state(self._resource_apply_dense),
+                        _with_apply_state(sparse, sparse),
+                        _with_apply_state(self._resource_apply_sparse_duplicate_indices, sparse))
             self.__dict__["_appliers_cache"] = appliers
         return appliers
 

@@ -88,3 +88,11 @@ def test_matches_tensorflow(name, case, kind, dtype):
             assert err <= tol, f"weight {i} after step {step}: relative error {err:.3g}"
         checked += 1
     assert checked >= 2
+
+
+def test_every_fixture_file_has_its_optimizer():
+    names = golden_io.available()
+    assert len(names) == 8
+    for name in names:
+        assert name in optimizers._registry._CLASSES, name
+        assert golden_io.load(name).cases()

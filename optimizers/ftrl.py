@@ -1,0 +1,163 @@
+"""FTRL-Proximal, for linear models on sparse features."""
+import numpy as np
+
+from ._dense import blocks
+from ._kernels.ftrl import ftrl_rows
+from .base import Optimizer
+from .sparse import IndexedSlices, as_rows
+from .threads import threads_for
+
+__all__ = ["Ftrl"]
+
+
+def _check_sign(name, value, sign):
+    bad = value > 0 if sign == "negative" else value < 0
+    if bad:
+        raise ValueError(f"`{name}` needs to be {sign} or zero. Received: {name}={value}.")
+
+
+class Ftrl(Optimizer):
+    """FTRL-Proximal (TensorFlow 2.4 ``Ftrl``), McMahan et al. 2013.
+
+    Per element, with ``n = accumulator + g * g`` and ``p = learning_rate_power``::
+
+        sigma = (n**-p - accumulator**-p) / learning_rate
+        linear += g - sigma * w
+        w = (sign(linear) * l1 - linear) / (n**-p / learning_rate + 2 * l2')  if |linear| > l1
+            0                                                                otherwise
+        accumulator = n
+
+    where ``l2' = l2 + beta / (2 * learning_rate)``; with
+    ``l2_shrinkage_regularization_strength`` s > 0 the gradient in the
+    ``linear`` line becomes ``g + 2 * s * w``.  A sparse gradient updates only
+    the rows it names.  Like TensorFlow, ``lr=`` is ignored: pass
+    ``learning_rate``.
+
+    Parameters
+    ----------
+    learning_rate : float, callable or LearningRateSchedule, default=0.001
+    learning_rate_power : float, default=-0.5
+        <= 0.
+    initial_accumulator_value : float, default=0.1
+        >= 0.
+    l1_regularization_strength, l2_regularization_strength : float, default=0.0
+        >= 0.
+    name : str, default="Ftrl"
+    l2_shrinkage_regularization_strength : float, default=0.0
+        >= 0.
+    beta : float, default=0.0
+    **kwargs
+        ``clipvalue``, ``clipnorm``, ``global_clipnorm``, ``decay``.
+    """
+
+    _HAS_AGGREGATE_GRAD = False
+
+    def __init__(self, learning_rate=0.001, learning_rate_power=-0.5,
+                 initial_accumulator_value=0.1, l1_regularization_strength=0.0,
+                 l2_regularization_strength=0.0, name="Ftrl",
+                 l2_shrinkage_regularization_strength=0.0, beta=0.0, **kwargs):
+        super().__init__(name, **kwargs)
+        _check_sign("initial_accumulator_value", initial_accumulator_value, "positive")
+        _check_sign("learning_rate_power", learning_rate_power, "negative")
+        _check_sign("l1_regularization_strength", l1_regularization_strength, "positive")
+        _check_sign("l2_regularization_strength", l2_regularization_strength, "positive")
+        _check_sign("l2_shrinkage_regularization_strength",
+                    l2_shrinkage_regularization_strength, "positive")
+        self._set_hyper("learning_rate", learning_rate)
+        self._set_hyper("decay", self._initial_decay)
+        self._set_hyper("learning_rate_power", learning_rate_power)
+        self._set_hyper("l1_regularization_strength", l1_regularization_strength)
+        self._set_hyper("l2_regularization_strength", l2_regularization_strength)
+        self._set_hyper("beta", beta)
+        self._initial_accumulator_value = initial_accumulator_value
+        self._l2_shrinkage_regularization_strength = l2_shrinkage_regularization_strength
+
+    def _create_slots(self, var_list):
+        for var in var_list:
+            dtype = np.asarray(var).dtype
+            self.add_slot(var, "accumulator", dtype.type(self._initial_accumulator_value))
+            self.add_slot(var, "linear")
+
+    def _prepare_local(self, var_device, var_dtype, apply_state):
+        super()._prepare_local(var_device, var_dtype, apply_state)
+        coef = apply_state[(var_device, var_dtype)]
+        two = var_dtype.type(2)
+        lr = coef["lr_t"]
+        l2 = self._get_hyper("l2_regularization_strength", var_dtype)
+        l2_adjusted = l2 + self._get_hyper("beta", var_dtype) / (two * lr)
+        shrinkage = var_dtype.type(np.float32(self._l2_shrinkage_regularization_strength))
+        coef.update(
+            lr_power=self._get_hyper("learning_rate_power", var_dtype),
+            l1=self._get_hyper("l1_regularization_strength", var_dtype),
+            two_l2=two * l2_adjusted, two_shrinkage=two * shrinkage,
+            shrinkage=self._l2_shrinkage_regularization_strength > 0)
+
+    def _check_step(self, pairs):
+        # TensorFlow's sparse kernel refuses a learning rate <= 0 (its dense one does not).
+        if any(isinstance(g, IndexedSlices) for g, _ in pairs):
+            lr = self._decayed_lr(np.dtype(np.float32))
+            if not lr > 0:
+                raise ValueError(
+                    f"Ftrl's sparse update needs a learning rate > 0; this step's is {lr}.")
+
+    def _resource_apply_dense(self, grad, var, apply_state=None):
+        c = self._coefficients(var, apply_state)
+        lr, l1, power = c["lr_t"], c["l1"], c["lr_power"]
+        w, acc, lin = self._flat(var, "accumulator", "linear")
+        g = grad.reshape(-1)
+        for sl in blocks(w.size):
+            n, pn, pa, t = self._scratch.get(w.dtype, sl.stop - sl.start, 4)
+            gb, ab, zb, wb = g[sl], acc[sl], lin[sl], w[sl]
+            np.multiply(gb, gb, out=n)                  # n = acc + g * g
+            np.add(ab, n, out=n)
+            if power == -0.5:
+                np.sqrt(n, out=pn)
+                np.sqrt(ab, out=pa)
+            else:
+                np.power(n, -power, out=pn)
+                np.power(ab, -power, out=pa)
+            np.subtract(pn, pa, out=pa)                 # sigma = (pn - pa) / lr
+            np.divide(pa, lr, out=pa)
+            np.multiply(pa, wb, out=pa)                 # linear += gs - sigma * w
+            if c["shrinkage"]:
+                np.multiply(wb, c["two_shrinkage"], out=t)
+                np.add(gb, t, out=t)
+                np.subtract(t, pa, out=t)
+            else:
+                np.subtract(gb, pa, out=t)
+            np.add(zb, t, out=zb)
+            np.divide(pn, lr, out=pn)                   # y = pn / lr + 2 * l2'
+            np.add(pn, c["two_l2"], out=pn)
+            np.sign(zb, out=t)                          # w = |z| > l1 ? (l1 sign(z) - z) / y : 0
+            np.multiply(t, l1, out=t)
+            np.subtract(t, zb, out=t)
+            np.divide(t, pn, out=t)
+            np.abs(zb, out=pa)
+            np.greater(pa, l1, out=pa)
+            np.multiply(t, pa, out=wb)
+            np.copyto(ab, n)                            # acc = n
+
+    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
+        c = self._coefficients(var, apply_state)
+        w, acc, lin = self._rows(var, "accumulator", "linear")
+        g = as_rows(grad, len(indices))
+        ftrl_rows(w, acc, lin, indices, g, c["lr_t"], c["l1"], c["two_l2"],
+                  c["two_shrinkage"], c["lr_power"], c["shrinkage"],
+                  np.ndim(var) == 1, threads_for(g.size))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "learning_rate": self._serialize_hyperparameter("learning_rate"),
+            "decay": self._initial_decay,
+            "initial_accumulator_value": self._initial_accumulator_value,
+            "learning_rate_power": self._serialize_hyperparameter("learning_rate_power"),
+            "l1_regularization_strength":
+                self._serialize_hyperparameter("l1_regularization_strength"),
+            "l2_regularization_strength":
+                self._serialize_hyperparameter("l2_regularization_strength"),
+            "beta": self._serialize_hyperparameter("beta"),
+            "l2_shrinkage_regularization_strength":
+                self._l2_shrinkage_regularization_strength,
+        })
+        return config

@@ -1,0 +1,162 @@
+"""Nadam: Adam with Nesterov momentum and a momentum schedule."""
+import numpy as np
+
+from ._dense import blocks
+from ._kernels.nadam import nadam_sparse_whole
+from .base import Optimizer, compute_dtype
+from .schedules import LearningRateSchedule
+from .sparse import as_rows
+from .threads import threads_for
+from .variables import as_array
+
+__all__ = ["Nadam"]
+
+
+class Nadam(Optimizer):
+    """Nadam (TensorFlow 2.4 ``Nadam``, Dozat 2016).
+
+    With the momentum schedule ``mu_t = beta_1 * (1 - 0.5 * 0.96**(schedule_decay * t))``
+    and its running product kept in the ``momentum_cache`` weight::
+
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g * g
+        m_bar = (1 - mu_t) * g / (1 - prod_{i<=t} mu_i) + mu_{t+1} * m / (1 - prod_{i<=t+1} mu_i)
+        w -= learning_rate * m_bar / (sqrt(v / (1 - beta_2**t)) + epsilon)
+
+    A sparse step follows TensorFlow: ``m`` and ``v`` decay over the whole
+    variable (one pass at memory speed) while ``w`` moves on the given rows.
+    As in TensorFlow, the learning rate is used as is (no schedule, no legacy
+    ``decay``); ``schedule_decay`` is stored under the config key ``decay``.
+    Unlike TensorFlow, `from_config` reads that key back, so a config round
+    trip keeps ``schedule_decay``.
+
+    Parameters
+    ----------
+    learning_rate : float or callable, default=0.001
+        A `LearningRateSchedule` is refused, as in TensorFlow.
+    beta_1, beta_2 : float, default 0.9 and 0.999
+    epsilon : float, default=1e-7
+        A falsy value means 1e-7, as in TensorFlow.
+    name : str, default="Nadam"
+    **kwargs
+        ``schedule_decay`` (default 0.004), ``clipvalue``, ``clipnorm``,
+        ``global_clipnorm``, ``lr``.  A ``decay`` argument is overridden by
+        ``schedule_decay``, as in TensorFlow.
+    """
+
+    _HAS_AGGREGATE_GRAD = True
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 name="Nadam", **kwargs):
+        kwargs["decay"] = kwargs.pop("schedule_decay", 0.004)
+        learning_rate = kwargs.get("lr", learning_rate)
+        if isinstance(learning_rate, LearningRateSchedule):
+            raise ValueError(
+                "The Nadam optimizer does not support "
+                "tf.keras.optimizers.LearningRateSchedules as the learning rate.")
+        super().__init__(name, **kwargs)
+        self._set_hyper("learning_rate", learning_rate)
+        self._set_hyper("decay", self._initial_decay)
+        self._set_hyper("beta_1", beta_1)
+        self._set_hyper("beta_2", beta_2)
+        self.epsilon = epsilon or 1e-7
+        self._m_cache = None
+        self._m_cache_read = None
+
+    def _create_slots(self, var_list):
+        if self._m_cache is None and var_list:
+            dtype = compute_dtype(as_array(var_list[0]).dtype)
+            self._m_cache = self.add_weight("momentum_cache", shape=(), dtype=dtype,
+                                            initializer="ones")
+        for name in ("m", "v"):
+            for var in var_list:
+                self.add_slot(var, name)
+
+    def _prepare(self, var_list):
+        self._m_cache_read = np.asarray(self._m_cache).copy()
+        return super()._prepare(var_list)
+
+    def _prepare_local(self, var_device, var_dtype, apply_state):
+        T = var_dtype.type
+        one = T(1)
+        lr = self._get_hyper("learning_rate", var_dtype)
+        beta_1 = self._get_hyper("beta_1", var_dtype)
+        beta_2 = self._get_hyper("beta_2", var_dtype)
+        step = self._step_count()
+        local_step, next_step = T(step + 1), T(step + 2)
+        decay_base = T(np.float32(0.96))
+        decay = T(self._initial_decay)
+        m_t = beta_1 * (one - T(0.5) * np.power(decay_base, decay * local_step))
+        m_t_1 = beta_1 * (one - T(0.5) * np.power(decay_base, decay * next_step))
+        m_schedule_new = T(self._m_cache_read) * m_t
+        if var_dtype == self._m_cache.dtype:
+            self._m_cache.assign(m_schedule_new)
+        m_schedule_next = m_schedule_new * m_t_1
+        apply_state[(var_device, var_dtype)] = dict(
+            lr_t=lr, neg_lr_t=-lr, epsilon=T(self.epsilon),
+            beta_1=beta_1, beta_2=beta_2, m_t=m_t, m_t_1=m_t_1,
+            one_minus_beta_1=one - beta_1, one_minus_beta_2=one - beta_2,
+            one_minus_m_t=one - m_t, m_schedule_new=m_schedule_new,
+            m_schedule_next=m_schedule_next,
+            one_minus_m_schedule_new=one - m_schedule_new,
+            one_minus_m_schedule_next=one - m_schedule_next,
+            v_t_prime_denominator=one - np.power(beta_2, local_step))
+
+    def _fallback_apply_state(self, var_device, var_dtype):
+        raise RuntimeError("Nadam computes its coefficients once per step in `_prepare`.")
+
+    def _resource_apply_dense(self, grad, var, apply_state=None):
+        c = self._coefficients(var, apply_state)
+        w, m, v = self._flat(var, "m", "v")
+        g = grad.reshape(-1)
+        for sl in blocks(w.size):
+            t, u, p = self._scratch.get(w.dtype, sl.stop - sl.start, 3)
+            gb, mb, vb = g[sl], m[sl], v[sl]
+            np.divide(gb, c["one_minus_m_schedule_new"], out=p)   # g' = g / (1 - msn)
+            np.multiply(mb, c["beta_1"], out=mb)                  # m = b1 m + (1 - b1) g
+            np.multiply(gb, c["one_minus_beta_1"], out=t)
+            np.add(mb, t, out=mb)
+            np.divide(mb, c["one_minus_m_schedule_next"], out=t)  # m' = m / (1 - msnext)
+            np.multiply(vb, c["beta_2"], out=vb)                  # v = b2 v + (1 - b2) g^2
+            np.multiply(gb, gb, out=u)
+            np.multiply(u, c["one_minus_beta_2"], out=u)
+            np.add(vb, u, out=vb)
+            np.multiply(p, c["one_minus_m_t"], out=p)             # m_bar
+            np.multiply(t, c["m_t_1"], out=t)
+            np.add(p, t, out=p)
+            np.divide(vb, c["v_t_prime_denominator"], out=u)      # sqrt(v') + eps
+            np.sqrt(u, out=u)
+            np.add(u, c["epsilon"], out=u)
+            np.multiply(p, c["lr_t"], out=p)                      # w -= (lr m_bar) / (...)
+            np.divide(p, u, out=p)
+            np.subtract(w[sl], p, out=w[sl])
+
+    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
+        c = self._coefficients(var, apply_state)
+        w, m, v = self._rows(var, "m", "v")
+        g = as_rows(grad, len(indices))
+        nadam_sparse_whole(
+            w, m, v, indices, g, self._row_slots.array(w.shape[0]), c["beta_1"],
+            c["one_minus_beta_1"], c["beta_2"], c["one_minus_beta_2"],
+            c["one_minus_m_schedule_new"], c["one_minus_m_schedule_next"], c["one_minus_m_t"],
+            c["m_t_1"], c["v_t_prime_denominator"], c["neg_lr_t"], c["epsilon"],
+            threads_for(w.size))
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        # `decay` holds schedule_decay (TensorFlow loses it here; we keep it).
+        config = dict(config)
+        if "decay" in config and "schedule_decay" not in config:
+            config["schedule_decay"] = config.pop("decay")
+        return super().from_config(config, custom_objects=custom_objects)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "learning_rate": self._serialize_hyperparameter("learning_rate"),
+            "decay": self._initial_decay,
+            "beta_1": self._serialize_hyperparameter("beta_1"),
+            "beta_2": self._serialize_hyperparameter("beta_2"),
+            "epsilon": self.epsilon,
+        })
+        return config
