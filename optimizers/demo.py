@@ -131,12 +131,27 @@ def train(users, items, ratings, optimizer, dim=32, batch_size=1024, steps=2000,
             "dim": dim}
 
 
+def _table(results):
+    header = ("optimizer", "train loss (first -> last)", "held-out MSE (before -> after)",
+              "optimizer ms/step", "steps/s", "ratings/s")
+    rows = [(r["optimizer"], f"{r['first_loss']:.4f} -> {r['last_loss']:.4f}",
+             f"{r['test_mse_before']:.4f} -> {r['test_mse_after']:.4f}",
+             f"{r['optimizer_ms_per_step']:.3f}", f"{r['steps'] / r['wall_s']:,.0f}",
+             f"{r['steps'] * r['batch_size'] / r['wall_s']:,.0f}") for r in results]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    lines = [" | ".join(str(x).ljust(w) for x, w in zip(line, widths))
+             for line in (header, *rows)]
+    lines.insert(1, "-+-".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="optimizers-demo",
         description="Train a matrix-factorisation recommender with sparse gradients.")
-    parser.add_argument("--optimizer", default="sgd", choices=sorted(_CLASSES),
-                        help="optimizer name (default: sgd)")
+    parser.add_argument("--optimizer", default="lazyadam",
+                        help="optimizer name, or several separated by commas "
+                             f"(default: lazyadam; one of {', '.join(sorted(_CLASSES))})")
     parser.add_argument("--learning-rate", type=float, default=None,
                         help="learning rate (default: a value that suits the optimizer)")
     parser.add_argument("--ratings", default=None,
@@ -150,31 +165,33 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
+    names = [n.strip().lower() for n in args.optimizer.split(",") if n.strip()]
+    unknown = [n for n in names if n not in _CLASSES]
+    if unknown or not names:
+        parser.error(f"unknown optimizer {unknown}; choose from {', '.join(sorted(_CLASSES))}")
     if args.ratings:
         users, items, ratings = load_ratings(args.ratings)
     else:
         users, items, ratings = make_synthetic(args.users, args.items, args.ratings_count,
                                                seed=args.seed)
-    config = {}
-    if args.learning_rate is not None:
-        config["learning_rate"] = args.learning_rate
-    elif args.optimizer in _DEFAULT_LR:
-        config["learning_rate"] = _DEFAULT_LR[args.optimizer]
-    opt = get({"class_name": args.optimizer, "config": config})
     print(f"{len(ratings):,} ratings, {users.max() + 1:,} users x {items.max() + 1:,} items, "
-          f"dim {args.dim}, optimizer {type(opt).__name__} {config}")
-    r = train(users, items, ratings, opt, args.dim, args.batch_size, args.steps, args.seed,
-              progress=not args.quiet)
-    print(f"train loss {r['first_loss']:.4f} -> {r['last_loss']:.4f}; "
-          f"held-out MSE {r['test_mse_before']:.4f} -> {r['test_mse_after']:.4f}")
-    print(f"optimizer step {r['optimizer_ms_per_step']:.3f} ms "
-          f"({args.batch_size} ratings, 4 sparse gradients), total {r['wall_s']:.1f} s")
+          f"dim {args.dim}, batch {args.batch_size}, {args.steps} steps")
+    results = []
+    for name in names:
+        lr = args.learning_rate if args.learning_rate is not None else _DEFAULT_LR.get(name)
+        config = {} if lr is None else {"learning_rate": lr}
+        opt = get({"class_name": name, "config": config})
+        print(f"{type(opt).__name__} {config}")
+        results.append(train(users, items, ratings, opt, args.dim, args.batch_size,
+                             args.steps, args.seed, progress=not args.quiet))
+    print(_table(results))
     return 0
 
 
-_DEFAULT_LR = {"sgd": 3.0, "adagrad": 0.5, "adam": 0.01, "lazyadam": 0.01, "adamw": 0.01,
-               "adamax": 0.02, "nadam": 0.01, "rmsprop": 0.01, "adadelta": 50.0,
-               "ftrl": 0.5, "rowwiseadagrad": 0.5}
+# Learning rates that train this model well in a couple of thousand steps.
+_DEFAULT_LR = {"sgd": 3.0, "adagrad": 0.5, "rowwiseadagrad": 0.5, "adam": 0.002,
+               "lazyadam": 0.002, "adamw": 0.002, "adamax": 0.005, "nadam": 0.002,
+               "rmsprop": 0.003, "adadelta": 20.0, "ftrl": 0.5}
 
 if __name__ == "__main__":
     sys.exit(main())
