@@ -5,6 +5,48 @@ from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
 from _types cimport f_max, f_sqrt, floating, index_t
 
 
+cdef inline void decay_row(floating* x, Py_ssize_t width, floating rate) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(width):
+        x[j] = x[j] * rate
+
+
+cdef inline void adam_moments_row(floating* m, floating* v, const floating* g,
+                                  Py_ssize_t width, floating beta_1, floating one_minus_beta_1,
+                                  floating beta_2, floating one_minus_beta_2) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(width):
+        m[j] = m[j] * beta_1 + g[j] * one_minus_beta_1
+        v[j] = v[j] * beta_2 + (g[j] * g[j]) * one_minus_beta_2
+
+
+cdef inline void adam_step_row(floating* w, const floating* m, floating* v, floating* vhat,
+                               Py_ssize_t width, floating lr, floating epsilon,
+                               bint amsgrad) noexcept nogil:
+    cdef Py_ssize_t j
+    if amsgrad:
+        for j in range(width):
+            vhat[j] = f_max(vhat[j], v[j])
+            w[j] = w[j] - (lr * m[j]) / (f_sqrt(vhat[j]) + epsilon)
+    else:
+        for j in range(width):
+            w[j] = w[j] - (lr * m[j]) / (f_sqrt(v[j]) + epsilon)
+
+
+cdef inline void lazy_adam_row(floating* w, floating* m, floating* v, const floating* g,
+                               Py_ssize_t width, floating beta_1, floating one_minus_beta_1,
+                               floating beta_2, floating one_minus_beta_2, floating lr,
+                               floating epsilon, floating decay) noexcept nogil:
+    cdef Py_ssize_t j
+    if decay != 0:
+        for j in range(width):
+            w[j] = w[j] - w[j] * decay
+    for j in range(width):
+        m[j] = beta_1 * m[j] + one_minus_beta_1 * g[j]
+        v[j] = beta_2 * v[j] + one_minus_beta_2 * (g[j] * g[j])
+        w[j] = w[j] - (lr * m[j]) / (f_sqrt(v[j]) + epsilon)
+
+
 def adam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1] v,
                       floating[:, ::1] vhat, const index_t[::1] rows,
                       const floating[:, ::1] values, int[::1] row_slot,
@@ -29,14 +71,8 @@ def adam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1]
     width)``; ``len(row_slot) >= var.shape[0]``.
     """
     cdef Py_ssize_t n_rows = var.shape[0], width = var.shape[1], n = rows.shape[0]
-    cdef Py_ssize_t r, j, k
+    cdef Py_ssize_t r, k
     cdef int slot
-    cdef floating* w
-    cdef floating* mr
-    cdef floating* vr
-    cdef floating* hr
-    cdef const floating* g
-    cdef floating denom
     if width == 0:
         return
     with nogil:
@@ -44,25 +80,15 @@ def adam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1]
             row_slot[rows[k]] = <int>k
     for r in prange(n_rows, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
                     schedule="static"):
-        w = &var[r, 0]
-        mr = &m[r, 0]
-        vr = &v[r, 0]
-        hr = &vhat[r, 0] if amsgrad else vr
         slot = row_slot[r]
         if slot >= 0:
-            g = &values[slot, 0]
-            for j in range(width):
-                mr[j] = mr[j] * beta_1 + g[j] * one_minus_beta_1
-                vr[j] = vr[j] * beta_2 + (g[j] * g[j]) * one_minus_beta_2
+            adam_moments_row(&m[r, 0], &v[r, 0], &values[slot, 0], width, beta_1,
+                             one_minus_beta_1, beta_2, one_minus_beta_2)
         else:
-            for j in range(width):
-                mr[j] = mr[j] * beta_1
-                vr[j] = vr[j] * beta_2
-        for j in range(width):
-            if amsgrad:
-                hr[j] = f_max(hr[j], vr[j])
-            denom = f_sqrt(hr[j]) + epsilon
-            w[j] = w[j] - (lr * mr[j]) / denom
+            decay_row(&m[r, 0], width, beta_1)
+            decay_row(&v[r, 0], width, beta_2)
+        adam_step_row(&var[r, 0], &m[r, 0], &v[r, 0], &vhat[r, 0], width, lr, epsilon,
+                      amsgrad)
     with nogil:
         for k in range(n):
             row_slot[rows[k]] = -1
@@ -84,11 +110,7 @@ def adam_lazy_rows(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1] v,
     caller): rows unique and in range; ``m`` and ``v`` have ``var``'s shape;
     ``values.shape == (len(rows), width)``.
     """
-    cdef Py_ssize_t n = rows.shape[0], width = var.shape[1], k, j
-    cdef floating* w
-    cdef floating* mr
-    cdef floating* vr
-    cdef const floating* g
+    cdef Py_ssize_t n = rows.shape[0], width = var.shape[1], k
     if width == 0 or n == 0:
         return
     for k in prange(n, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
@@ -97,13 +119,5 @@ def adam_lazy_rows(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1] v,
             prefetch_bytes(&var[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
             prefetch_bytes(&m[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
             prefetch_bytes(&v[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
-        w = &var[rows[k], 0]
-        mr = &m[rows[k], 0]
-        vr = &v[rows[k], 0]
-        g = &values[k, 0]
-        for j in range(width):
-            if decay != 0:
-                w[j] = w[j] - w[j] * decay
-            mr[j] = beta_1 * mr[j] + one_minus_beta_1 * g[j]
-            vr[j] = beta_2 * vr[j] + one_minus_beta_2 * (g[j] * g[j])
-            w[j] = w[j] - (lr * mr[j]) / (f_sqrt(vr[j]) + epsilon)
+        lazy_adam_row(&var[rows[k], 0], &m[rows[k], 0], &v[rows[k], 0], &values[k, 0], width,
+                      beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, lr, epsilon, decay)

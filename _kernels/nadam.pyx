@@ -4,6 +4,29 @@ from cython.parallel cimport prange
 from _types cimport f_sqrt, floating, index_t
 
 
+cdef inline void decay_row(floating* x, Py_ssize_t width, floating rate) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(width):
+        x[j] = x[j] * rate
+
+
+cdef inline void nadam_row(floating* w, floating* m, floating* v, const floating* g,
+                           Py_ssize_t width, floating beta_1, floating one_minus_beta_1,
+                           floating beta_2, floating one_minus_beta_2,
+                           floating one_minus_m_schedule_new,
+                           floating one_minus_m_schedule_next, floating one_minus_m_t,
+                           floating m_t_1, floating v_denominator, floating neg_lr,
+                           floating epsilon) noexcept nogil:
+    cdef Py_ssize_t j
+    cdef floating m_bar
+    for j in range(width):
+        m[j] = m[j] * beta_1 + g[j] * one_minus_beta_1
+        v[j] = v[j] * beta_2 + (g[j] * g[j]) * one_minus_beta_2
+        m_bar = (one_minus_m_t * (g[j] / one_minus_m_schedule_new)
+                 + m_t_1 * (m[j] / one_minus_m_schedule_next))
+        w[j] = w[j] + (neg_lr * m_bar) / (f_sqrt(v[j] / v_denominator) + epsilon)
+
+
 def nadam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1] v,
                        const index_t[::1] rows, const floating[:, ::1] values,
                        int[::1] row_slot, floating beta_1, floating one_minus_beta_1,
@@ -23,13 +46,8 @@ def nadam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1
     pass and is reset before returning.
     """
     cdef Py_ssize_t n_rows = var.shape[0], width = var.shape[1], n = rows.shape[0]
-    cdef Py_ssize_t r, j, k
+    cdef Py_ssize_t r, k
     cdef int slot
-    cdef floating* w
-    cdef floating* mr
-    cdef floating* vr
-    cdef const floating* g
-    cdef floating m_bar
     if width == 0:
         return
     with nogil:
@@ -37,22 +55,15 @@ def nadam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1
             row_slot[rows[k]] = <int>k
     for r in prange(n_rows, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
                     schedule="static"):
-        mr = &m[r, 0]
-        vr = &v[r, 0]
         slot = row_slot[r]
         if slot < 0:
-            for j in range(width):
-                mr[j] = mr[j] * beta_1
-                vr[j] = vr[j] * beta_2
+            decay_row(&m[r, 0], width, beta_1)
+            decay_row(&v[r, 0], width, beta_2)
         else:
-            w = &var[r, 0]
-            g = &values[slot, 0]
-            for j in range(width):
-                mr[j] = mr[j] * beta_1 + g[j] * one_minus_beta_1
-                vr[j] = vr[j] * beta_2 + (g[j] * g[j]) * one_minus_beta_2
-                m_bar = (one_minus_m_t * (g[j] / one_minus_m_schedule_new)
-                         + m_t_1 * (mr[j] / one_minus_m_schedule_next))
-                w[j] = w[j] + (neg_lr * m_bar) / (f_sqrt(vr[j] / v_denominator) + epsilon)
+            nadam_row(&var[r, 0], &m[r, 0], &v[r, 0], &values[slot, 0], width, beta_1,
+                      one_minus_beta_1, beta_2, one_minus_beta_2, one_minus_m_schedule_new,
+                      one_minus_m_schedule_next, one_minus_m_t, m_t_1, v_denominator, neg_lr,
+                      epsilon)
     with nogil:
         for k in range(n):
             row_slot[rows[k]] = -1

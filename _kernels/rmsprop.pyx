@@ -5,6 +5,45 @@ from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
 from _types cimport f_sqrt, floating, index_t
 
 
+cdef inline void decay_row(floating* x, Py_ssize_t width, floating rate) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(width):
+        x[j] = x[j] * rate
+
+
+cdef inline void rms_step_row(floating* w, floating* s, floating* a, const floating* g,
+                              Py_ssize_t width, floating rho, floating one_minus_rho,
+                              floating neg_lr, floating epsilon, bint centered) noexcept nogil:
+    cdef Py_ssize_t j
+    if centered:
+        for j in range(width):
+            s[j] = s[j] * rho + (g[j] * g[j]) * one_minus_rho
+            a[j] = a[j] * rho + g[j] * one_minus_rho
+            w[j] = w[j] + (neg_lr * g[j]) / (f_sqrt(s[j] - a[j] * a[j]) + epsilon)
+    else:
+        for j in range(width):
+            s[j] = s[j] * rho + (g[j] * g[j]) * one_minus_rho
+            w[j] = w[j] + (neg_lr * g[j]) / (f_sqrt(s[j]) + epsilon)
+
+
+cdef inline void rms_momentum_row(floating* w, floating* s, floating* p, floating* a,
+                                  const floating* g, Py_ssize_t width, floating rho,
+                                  floating one_minus_rho, floating momentum, floating lr,
+                                  floating epsilon, bint centered) noexcept nogil:
+    cdef Py_ssize_t j
+    if centered:
+        for j in range(width):
+            s[j] = s[j] * rho + (g[j] * g[j]) * one_minus_rho
+            a[j] = a[j] * rho + g[j] * one_minus_rho
+            p[j] = p[j] * momentum + ((1 / f_sqrt((s[j] + epsilon) - a[j] * a[j])) * lr) * g[j]
+            w[j] = w[j] - p[j]
+    else:
+        for j in range(width):
+            s[j] = s[j] * rho + (g[j] * g[j]) * one_minus_rho
+            p[j] = p[j] * momentum + ((1 / f_sqrt(s[j] + epsilon)) * lr) * g[j]
+            w[j] = w[j] - p[j]
+
+
 def rmsprop_sparse_whole(floating[:, ::1] var, floating[:, ::1] rms, floating[:, ::1] mg,
                          const index_t[::1] rows, const floating[:, ::1] values,
                          int[::1] row_slot, floating rho, floating one_minus_rho,
@@ -22,13 +61,8 @@ def rmsprop_sparse_whole(floating[:, ::1] var, floating[:, ::1] rms, floating[:,
     unless ``centered``.
     """
     cdef Py_ssize_t n_rows = var.shape[0], width = var.shape[1], n = rows.shape[0]
-    cdef Py_ssize_t r, j, k
+    cdef Py_ssize_t r, k
     cdef int slot
-    cdef floating* w
-    cdef floating* s
-    cdef floating* a
-    cdef const floating* g
-    cdef floating den
     if width == 0:
         return
     with nogil:
@@ -36,24 +70,14 @@ def rmsprop_sparse_whole(floating[:, ::1] var, floating[:, ::1] rms, floating[:,
             row_slot[rows[k]] = <int>k
     for r in prange(n_rows, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
                     schedule="static"):
-        s = &rms[r, 0]
-        a = &mg[r, 0] if centered else s
         slot = row_slot[r]
         if slot < 0:
-            for j in range(width):
-                s[j] = s[j] * rho
-                if centered:
-                    a[j] = a[j] * rho
+            decay_row(&rms[r, 0], width, rho)
+            if centered:
+                decay_row(&mg[r, 0], width, rho)
         else:
-            w = &var[r, 0]
-            g = &values[slot, 0]
-            for j in range(width):
-                s[j] = s[j] * rho + (g[j] * g[j]) * one_minus_rho
-                den = s[j]
-                if centered:
-                    a[j] = a[j] * rho + g[j] * one_minus_rho
-                    den = s[j] - a[j] * a[j]
-                w[j] = w[j] + (neg_lr * g[j]) / (f_sqrt(den) + epsilon)
+            rms_step_row(&var[r, 0], &rms[r, 0], &mg[r, 0], &values[slot, 0], width, rho,
+                         one_minus_rho, neg_lr, epsilon, centered)
     with nogil:
         for k in range(n):
             row_slot[rows[k]] = -1
@@ -74,13 +98,7 @@ def rmsprop_momentum_rows(floating[:, ::1] var, floating[:, ::1] rms, floating[:
 
     ``mg`` is ignored unless ``centered``.
     """
-    cdef Py_ssize_t n = rows.shape[0], width = var.shape[1], k, j
-    cdef floating* w
-    cdef floating* s
-    cdef floating* p
-    cdef floating* a
-    cdef const floating* g
-    cdef floating den
+    cdef Py_ssize_t n = rows.shape[0], width = var.shape[1], k
     if width == 0 or n == 0:
         return
     for k in prange(n, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
@@ -89,16 +107,6 @@ def rmsprop_momentum_rows(floating[:, ::1] var, floating[:, ::1] rms, floating[:
             prefetch_bytes(&var[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
             prefetch_bytes(&rms[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
             prefetch_bytes(&mom[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
-        w = &var[rows[k], 0]
-        s = &rms[rows[k], 0]
-        p = &mom[rows[k], 0]
-        a = &mg[rows[k], 0] if centered else s
-        g = &values[k, 0]
-        for j in range(width):
-            s[j] = s[j] * rho + (g[j] * g[j]) * one_minus_rho
-            den = s[j] + epsilon
-            if centered:
-                a[j] = a[j] * rho + g[j] * one_minus_rho
-                den = den - a[j] * a[j]
-            p[j] = p[j] * momentum + ((1 / f_sqrt(den)) * lr) * g[j]
-            w[j] = w[j] - p[j]
+        rms_momentum_row(&var[rows[k], 0], &rms[rows[k], 0], &mom[rows[k], 0],
+                         &mg[rows[k], 0], &values[k, 0], width, rho, one_minus_rho,
+                         momentum, lr, epsilon, centered)

@@ -5,6 +5,26 @@ from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
 from _types cimport floating, index_t
 
 
+cdef inline void sgd_row(floating* w, const floating* g, Py_ssize_t width,
+                         floating lr) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(width):
+        w[j] = w[j] - g[j] * lr
+
+
+cdef inline void momentum_row(floating* w, floating* a, const floating* g, Py_ssize_t width,
+                              floating lr, floating momentum, bint nesterov) noexcept nogil:
+    cdef Py_ssize_t j
+    if nesterov:
+        for j in range(width):
+            a[j] = a[j] * momentum - g[j] * lr
+            w[j] = w[j] + (a[j] * momentum - g[j] * lr)
+    else:
+        for j in range(width):
+            a[j] = a[j] * momentum - g[j] * lr
+            w[j] = w[j] + a[j]
+
+
 def sgd_scatter_rows(floating[:, ::1] var, const index_t[::1] indices,
                      const floating[:, ::1] values, floating lr, int n_threads=1):
     """``var[indices[k]] -= values[k] * lr`` for each k, in input order.
@@ -17,10 +37,8 @@ def sgd_scatter_rows(floating[:, ::1] var, const index_t[::1] indices,
     Preconditions (checked by the caller): indices in ``[0, var.shape[0])``;
     ``values.shape == (len(indices), var.shape[1])``.
     """
-    cdef Py_ssize_t n = indices.shape[0], width = var.shape[1], k, j, t
+    cdef Py_ssize_t n = indices.shape[0], width = var.shape[1], k, t
     cdef Py_ssize_t n_parts = n_threads if n_threads > 1 else 1
-    cdef floating* v
-    cdef const floating* g
     if width == 0 or n == 0:
         return
     for t in prange(n_parts, nogil=True, num_threads=n_parts, schedule="static", chunksize=1):
@@ -30,10 +48,7 @@ def sgd_scatter_rows(floating[:, ::1] var, const index_t[::1] indices,
             if k + PREFETCH_ROWS < n:
                 prefetch_bytes(&var[indices[k + PREFETCH_ROWS], 0],
                                width * sizeof(floating))
-            v = &var[indices[k], 0]
-            g = &values[k, 0]
-            for j in range(width):
-                v[j] = v[j] - g[j] * lr
+            sgd_row(&var[indices[k], 0], &values[k, 0], width, lr)
 
 
 def sgd_momentum_rows(floating[:, ::1] var, floating[:, ::1] accum,
@@ -51,11 +66,7 @@ def sgd_momentum_rows(floating[:, ::1] var, floating[:, ::1] accum,
     ``[0, var.shape[0])``; ``accum`` has ``var``'s shape;
     ``values.shape == (len(rows), var.shape[1])``.
     """
-    cdef Py_ssize_t n = rows.shape[0], width = var.shape[1], k, j
-    cdef floating* v
-    cdef floating* a
-    cdef const floating* g
-    cdef floating step
+    cdef Py_ssize_t n = rows.shape[0], width = var.shape[1], k
     if width == 0 or n == 0:
         return
     for k in prange(n, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
@@ -63,13 +74,5 @@ def sgd_momentum_rows(floating[:, ::1] var, floating[:, ::1] accum,
         if k + PREFETCH_ROWS < n:
             prefetch_bytes(&var[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
             prefetch_bytes(&accum[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
-        v = &var[rows[k], 0]
-        a = &accum[rows[k], 0]
-        g = &values[k, 0]
-        for j in range(width):
-            a[j] = a[j] * momentum - g[j] * lr
-            if nesterov:
-                step = a[j] * momentum - g[j] * lr
-            else:
-                step = a[j]
-            v[j] = v[j] + step
+        momentum_row(&var[rows[k], 0], &accum[rows[k], 0], &values[k, 0], width, lr,
+                     momentum, nesterov)
