@@ -75,11 +75,16 @@ class MatrixFactorization:
         return (np.einsum("ij,ij->i", u, i) + np.asarray(self.user_bias)[users]
                 + np.asarray(self.item_bias)[items] + self.mean)
 
-    def loss_and_grads(self, users, items, ratings, l2=1e-4):
-        """Mean squared error and its row-sparse gradients (repeated ids kept)."""
+    def loss_and_grads(self, users, items, ratings, l2=1e-4, global_batch=None):
+        """Mean squared error and its row-sparse gradients (repeated ids kept).
+
+        With data parallelism each rank passes its share of the batch and the
+        size of the whole batch as ``global_batch``, so that the gradients
+        summed over ranks are those of the whole batch.
+        """
         u, i = np.asarray(self.user)[users], np.asarray(self.item)[items]
         err = self.predict(users, items) - ratings
-        scale = np.float32(2.0 / len(ratings))
+        scale = np.float32(2.0 / (global_batch or len(ratings)))
         d = (err * scale).astype(np.float32)[:, None]
         l2 = np.float32(l2)
         grads = [
@@ -99,8 +104,14 @@ def _progress(step, total, loss, rate, width=30):
 
 
 def train(users, items, ratings, optimizer, dim=32, batch_size=1024, steps=2000, seed=0,
-          progress=True):
-    """Train on 90% of the ratings; return a dict of figures."""
+          progress=True, comm=None):
+    """Train on 90% of the ratings; return a dict of figures.
+
+    With an MPI communicator ``comm``, every rank draws the same batches and
+    takes a contiguous share of each; the optimizer sums the shares'
+    gradients over the ranks (`optimizers.distribute.MPIAllReduce`), so the
+    model follows the single-process run.
+    """
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(ratings))
     n_test = max(1, len(ratings) // 10)
@@ -108,14 +119,23 @@ def train(users, items, ratings, optimizer, dim=32, batch_size=1024, steps=2000,
     model = MatrixFactorization(users.max() + 1, items.max() + 1, dim,
                                 ratings[train_idx].mean(), seed)
     opt = get(optimizer) if isinstance(optimizer, str) else optimizer
+    rank, size = (0, 1) if comm is None else (comm.Get_rank(), comm.Get_size())
+    if comm is not None:
+        from .distribute import MPIAllReduce
+        opt.gradient_aggregator = MPIAllReduce(comm)
+    progress = progress and rank == 0
     first_test = float(np.mean((model.predict(users[test], items[test]) - ratings[test]) ** 2))
     opt_time, losses, start = 0.0, [], time.perf_counter()
     for step in range(1, steps + 1):
         batch = train_idx[rng.integers(0, len(train_idx), batch_size)]
-        loss, grads = model.loss_and_grads(users[batch], items[batch], ratings[batch])
+        share = np.array_split(batch, size)[rank]
+        loss, grads = model.loss_and_grads(users[share], items[share], ratings[share],
+                                           global_batch=batch_size)
         t0 = time.perf_counter()
         opt.apply_gradients(zip(grads, model.variables))
         opt_time += time.perf_counter() - t0
+        if comm is not None:                       # the whole batch's mean loss
+            loss = comm.allreduce(loss * len(share)) / batch_size
         losses.append(loss)
         if progress and (step % 50 == 0 or step == steps):
             _progress(step, steps, np.mean(losses[-50:]),
@@ -128,7 +148,7 @@ def train(users, items, ratings, optimizer, dim=32, batch_size=1024, steps=2000,
             "test_mse_before": first_test, "test_mse_after": test_mse,
             "optimizer_ms_per_step": 1e3 * opt_time / steps,
             "wall_s": time.perf_counter() - start, "table_rows": int(model.user.shape[0]),
-            "dim": dim}
+            "dim": dim, "ranks": size}
 
 
 def _table(results):
@@ -164,7 +184,15 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--distributed", action="store_true",
+                        help="data-parallel over MPI: run as `mpiexec -n 2 optimizers-demo "
+                             "--distributed` (needs the `mpi` extra)")
     args = parser.parse_args(argv)
+    comm = None
+    if args.distributed:
+        from .distribute import _comm
+        comm = _comm(None)
+    say = print if comm is None or comm.Get_rank() == 0 else (lambda *a, **k: None)
     names = [n.strip().lower() for n in args.optimizer.split(",") if n.strip()]
     unknown = [n for n in names if n not in _CLASSES]
     if unknown or not names:
@@ -174,17 +202,18 @@ def main(argv=None):
     else:
         users, items, ratings = make_synthetic(args.users, args.items, args.ratings_count,
                                                seed=args.seed)
-    print(f"{len(ratings):,} ratings, {users.max() + 1:,} users x {items.max() + 1:,} items, "
-          f"dim {args.dim}, batch {args.batch_size}, {args.steps} steps")
+    say(f"{len(ratings):,} ratings, {users.max() + 1:,} users x {items.max() + 1:,} items, "
+        f"dim {args.dim}, batch {args.batch_size}, {args.steps} steps"
+        + (f", {comm.Get_size()} ranks" if comm is not None else ""))
     results = []
     for name in names:
         lr = args.learning_rate if args.learning_rate is not None else _DEFAULT_LR.get(name)
         config = {} if lr is None else {"learning_rate": lr}
         opt = get({"class_name": name, "config": config})
-        print(f"{type(opt).__name__} {config}")
+        say(f"{type(opt).__name__} {config}")
         results.append(train(users, items, ratings, opt, args.dim, args.batch_size,
-                             args.steps, args.seed, progress=not args.quiet))
-    print(_table(results))
+                             args.steps, args.seed, progress=not args.quiet, comm=comm))
+    say(_table(results))
     return 0
 
 
