@@ -2,13 +2,8 @@
 from cython.parallel cimport prange
 
 from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
+from _rows cimport decay_row, mark_rows, unmark_rows
 from _types cimport f_max, f_sqrt, floating, index_t
-
-
-cdef inline void decay_row(floating* x, Py_ssize_t width, floating rate) noexcept nogil:
-    cdef Py_ssize_t j
-    for j in range(width):
-        x[j] = x[j] * rate
 
 
 cdef inline void adam_moments_row(floating* m, floating* v, const floating* g,
@@ -76,8 +71,7 @@ def adam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1]
     if width == 0:
         return
     with nogil:
-        for k in range(n):
-            row_slot[rows[k]] = <int>k
+        mark_rows(row_slot, rows)
     for r in prange(n_rows, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
                     schedule="static"):
         slot = row_slot[r]
@@ -90,8 +84,7 @@ def adam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1]
         adam_step_row(&var[r, 0], &m[r, 0], &v[r, 0], &vhat[r, 0], width, lr, epsilon,
                       amsgrad)
     with nogil:
-        for k in range(n):
-            row_slot[rows[k]] = -1
+        unmark_rows(row_slot, rows)
 
 
 def adam_lazy_rows(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1] v,

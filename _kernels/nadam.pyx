@@ -1,13 +1,8 @@
 """Sparse Nadam update (TensorFlow's: moments decay everywhere, var moves on given rows)."""
 from cython.parallel cimport prange
 
+from _rows cimport decay_row, mark_rows, unmark_rows
 from _types cimport f_sqrt, floating, index_t
-
-
-cdef inline void decay_row(floating* x, Py_ssize_t width, floating rate) noexcept nogil:
-    cdef Py_ssize_t j
-    for j in range(width):
-        x[j] = x[j] * rate
 
 
 cdef inline void nadam_row(floating* w, floating* m, floating* v, const floating* g,
@@ -51,8 +46,7 @@ def nadam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1
     if width == 0:
         return
     with nogil:
-        for k in range(n):
-            row_slot[rows[k]] = <int>k
+        mark_rows(row_slot, rows)
     for r in prange(n_rows, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
                     schedule="static"):
         slot = row_slot[r]
@@ -65,5 +59,4 @@ def nadam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1
                       one_minus_m_schedule_next, one_minus_m_t, m_t_1, v_denominator, neg_lr,
                       epsilon)
     with nogil:
-        for k in range(n):
-            row_slot[rows[k]] = -1
+        unmark_rows(row_slot, rows)

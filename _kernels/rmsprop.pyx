@@ -2,13 +2,8 @@
 from cython.parallel cimport prange
 
 from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
+from _rows cimport decay_row, mark_rows, unmark_rows
 from _types cimport f_sqrt, floating, index_t
-
-
-cdef inline void decay_row(floating* x, Py_ssize_t width, floating rate) noexcept nogil:
-    cdef Py_ssize_t j
-    for j in range(width):
-        x[j] = x[j] * rate
 
 
 cdef inline void rms_step_row(floating* w, floating* s, floating* a, const floating* g,
@@ -66,8 +61,7 @@ def rmsprop_sparse_whole(floating[:, ::1] var, floating[:, ::1] rms, floating[:,
     if width == 0:
         return
     with nogil:
-        for k in range(n):
-            row_slot[rows[k]] = <int>k
+        mark_rows(row_slot, rows)
     for r in prange(n_rows, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
                     schedule="static"):
         slot = row_slot[r]
@@ -79,8 +73,7 @@ def rmsprop_sparse_whole(floating[:, ::1] var, floating[:, ::1] rms, floating[:,
             rms_step_row(&var[r, 0], &rms[r, 0], &mg[r, 0], &values[slot, 0], width, rho,
                          one_minus_rho, neg_lr, epsilon, centered)
     with nogil:
-        for k in range(n):
-            row_slot[rows[k]] = -1
+        unmark_rows(row_slot, rows)
 
 
 def rmsprop_momentum_rows(floating[:, ::1] var, floating[:, ::1] rms, floating[:, ::1] mom,

@@ -245,7 +245,48 @@ class LearningRateSchedule(abc.ABC):
         return f"{type(self).__name__}({args})"
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _StepDecay(LearningRateSchedule):
+    """Shared arguments of `ExponentialDecay` and `InverseTimeDecay`.
+
+    Both compute ``p = step / decay_steps`` (floored when ``staircase``) in
+    the computation dtype and apply ``_decay(lr0, decay_rate, p)``.
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name=None):
+        _check_real("initial_learning_rate", initial_learning_rate)
+        _check_positive("decay_steps", decay_steps)
+        _check_real("decay_rate", decay_rate)
+        _check_name(name)
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = name
+
+    def __call__(self, step):
+        dtype = _compute_dtype(self.initial_learning_rate)
+        lr0 = _cast(self.initial_learning_rate, dtype)
+        decay_steps = _cast(self.decay_steps, dtype)
+        decay_rate = _cast(self.decay_rate, dtype)
+        step = _cast_step(step, dtype)
+        with np.errstate(all="ignore"):
+            p = step / decay_steps
+            if self.staircase:
+                p = np.floor(p)
+            return self._decay(lr0, decay_rate, p)
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "name": self.name,
+        }
+
+
+class ExponentialDecay(_StepDecay):
     r"""Exponential decay of the learning rate.
 
     Parameters
@@ -284,38 +325,8 @@ class ExponentialDecay(LearningRateSchedule):
     np.float32(0.05)
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name=None):
-        _check_real("initial_learning_rate", initial_learning_rate)
-        _check_positive("decay_steps", decay_steps)
-        _check_real("decay_rate", decay_rate)
-        _check_name(name)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-
-    def __call__(self, step):
-        dtype = _compute_dtype(self.initial_learning_rate)
-        lr0 = _cast(self.initial_learning_rate, dtype)
-        decay_steps = _cast(self.decay_steps, dtype)
-        decay_rate = _cast(self.decay_rate, dtype)
-        step = _cast_step(step, dtype)
-        with np.errstate(all="ignore"):
-            p = step / decay_steps
-            if self.staircase:
-                p = np.floor(p)
-            return lr0 * np.power(decay_rate, p)
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
+    def _decay(self, lr0, decay_rate, p):
+        return lr0 * np.power(decay_rate, p)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -515,7 +526,7 @@ class PolynomialDecay(LearningRateSchedule):
         }
 
 
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_StepDecay):
     r"""Inverse-time decay of the learning rate.
 
     Parameters
@@ -552,38 +563,8 @@ class InverseTimeDecay(LearningRateSchedule):
     np.float32(0.05)
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name=None):
-        _check_real("initial_learning_rate", initial_learning_rate)
-        _check_positive("decay_steps", decay_steps)
-        _check_real("decay_rate", decay_rate)
-        _check_name(name)
-        self.initial_learning_rate = initial_learning_rate
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
-        self.staircase = staircase
-        self.name = name
-
-    def __call__(self, step):
-        dtype = _compute_dtype(self.initial_learning_rate)
-        lr0 = _cast(self.initial_learning_rate, dtype)
-        decay_steps = _cast(self.decay_steps, dtype)
-        decay_rate = _cast(self.decay_rate, dtype)
-        step = _cast_step(step, dtype)
-        with np.errstate(all="ignore"):
-            p = step / decay_steps
-            if self.staircase:
-                p = np.floor(p)
-            return lr0 / (dtype.type(1) + decay_rate * p)
-
-    def get_config(self):
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
+    def _decay(self, lr0, decay_rate, p):
+        return lr0 / (lr0.dtype.type(1) + decay_rate * p)
 
 
 def _pi(dtype):
