@@ -1,4 +1,6 @@
 """Sparse steps: embedding tables (S1, S2) and a CSR gradient (C1)."""
+import optimizers
+
 from .common import OPTIMIZERS, create_slots, csr_step, make_optimizer, sparse_step
 
 
@@ -39,4 +41,25 @@ class CSRStep:
         self.opt.apply_gradients(self.pairs)
 
     def peakmem_step(self, optimizer):
+        self.opt.apply_gradients(self.pairs)
+
+
+class Threads:
+    """S1 rows-only steps with one and two threads (results are identical)."""
+
+    params = (["sgd", "momentum", "adagrad", "lazy_adam", "ftrl"], [1, 2])
+    param_names = ["optimizer", "threads"]
+    timeout = 300
+
+    def setup(self, optimizer, threads):
+        self.var, self.grad = sparse_step("S1")
+        self.opt = make_optimizer(optimizer)
+        create_slots(self.opt, [self.var])
+        self.pairs = [(self.grad, self.var)]
+        optimizers.set_num_threads(threads)
+
+    def teardown(self, optimizer, threads):
+        optimizers.set_num_threads(None)
+
+    def time_step(self, optimizer, threads):
         self.opt.apply_gradients(self.pairs)
