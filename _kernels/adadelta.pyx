@@ -10,9 +10,10 @@ cdef inline void adadelta_row(floating* w, floating* a, floating* u, const float
                               floating one_minus_rho, floating epsilon) noexcept nogil:
     cdef Py_ssize_t j
     cdef floating upd
+    cdef floating one = 1          # a bare `1 / x` would be computed in double
     for j in range(width):
         a[j] = a[j] * rho + (g[j] * g[j]) * one_minus_rho
-        upd = (f_sqrt(u[j] + epsilon) * (1 / f_sqrt(a[j] + epsilon))) * g[j]
+        upd = (f_sqrt(u[j] + epsilon) * (one / f_sqrt(a[j] + epsilon))) * g[j]
         w[j] = w[j] - upd * lr
         u[j] = u[j] * rho + (upd * upd) * one_minus_rho
 

@@ -68,3 +68,21 @@ def rowwise_adagrad_rows(floating[:, ::1] var, floating[::1] accum, const index_
             prefetch_bytes(&var[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
         rowwise_adagrad_row(&var[rows[k], 0], &accum[rows[k]], &values[k, 0], width, lr,
                             epsilon)
+
+
+def rowwise_adagrad_all(floating[:, ::1] var, floating[::1] accum,
+                        const floating[:, ::1] grad, floating lr, floating epsilon,
+                        int n_threads=1):
+    """Rowwise Adagrad on every row (a dense gradient), row by row as
+    `rowwise_adagrad_rows` does, so a dense step equals a sparse step that
+    names every row, bit for bit; no temporaries.
+
+    Preconditions (checked by the caller): ``grad`` has ``var``'s shape;
+    ``len(accum) == var.shape[0]``.
+    """
+    cdef Py_ssize_t n = var.shape[0], width = var.shape[1], r
+    if width == 0 or n == 0:
+        return
+    for r in prange(n, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
+                    schedule="static"):
+        rowwise_adagrad_row(&var[r, 0], &accum[r], &grad[r, 0], width, lr, epsilon)

@@ -18,9 +18,17 @@ class Adadelta(Optimizer):
         w -= learning_rate * update
         accum_var = rho * accum_var + (1 - rho) * update * update
 
-    A sparse gradient updates only the rows it names.  TensorFlow's float32
-    kernel uses an approximate reciprocal square root; this one is exact, so
-    float32 results agree to about 1e-6 relative, float64 ones exactly.
+    A sparse gradient updates only the rows it names (their accumulators
+    too); repeated indices are summed first.
+
+    TensorFlow computes ``rsqrt``; here it is ``1 / sqrt`` in the
+    variable's dtype.  float64 results are TensorFlow's bit for bit, and so
+    are float32 sparse steps in the test fixtures; TensorFlow's vectorised
+    float32 dense kernel uses an approximate rsqrt, which float32 dense
+    steps match to about 1e-6 relative.
+
+    Checkpoints without ``iterations`` (one weight short) load through
+    `set_weights` as in TensorFlow.
 
     Parameters
     ----------
@@ -73,7 +81,7 @@ class Adadelta(Optimizer):
             np.multiply(gb, gb, out=t)
             np.multiply(t, omr, out=t)
             np.add(ab, t, out=ab)
-            np.add(ab, eps, out=t)                      # upd = (sqrt(U + eps) * rsqrt(A + eps)) * g
+            np.add(ab, eps, out=t)                      # upd = sqrt(U + eps) * rsqrt(A + eps) * g
             np.sqrt(t, out=t)
             np.divide(1, t, out=t)
             np.add(ub, eps, out=u)

@@ -29,6 +29,29 @@ class Adagrad(Optimizer):
     name : str, default="Adagrad"
     **kwargs
         ``clipvalue``, ``clipnorm``, ``global_clipnorm``, ``lr``, ``decay``.
+
+    Notes
+    -----
+    The accumulator slot starts at exactly ``initial_accumulator_value`` in
+    the variable's dtype.  Checkpoints without ``iterations`` (one weight
+    short) load through `set_weights` as in TensorFlow.
+
+    `from_config` differs from TensorFlow 2.4 in one way: a serialized
+    learning-rate schedule (a dict) is deserialized.  TensorFlow's
+    ``Adagrad.from_config`` leaves the dict as the learning rate, and the
+    first step then fails.  As in TensorFlow, a config without
+    ``initial_accumulator_value`` gets 0.1 and ``lr`` is renamed
+    ``learning_rate``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from optimizers import Adagrad, Variable
+    >>> w = Variable(np.ones(2, dtype=np.float32))
+    >>> opt = Adagrad(learning_rate=0.1, initial_accumulator_value=0.0)
+    >>> _ = opt.apply_gradients([(np.full(2, 2.0, dtype=np.float32), w)])
+    >>> w.numpy()
+    array([0.9, 0.9], dtype=float32)
     """
 
     _HAS_AGGREGATE_GRAD = True
@@ -88,7 +111,7 @@ class Adagrad(Optimizer):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         # TensorFlow's Adagrad.from_config forgets to deserialize a schedule
-        # dict; the base class does it.
+        # dict; the base class does it (see the class notes).
         config = dict(config)
         config.setdefault("initial_accumulator_value", 0.1)
         return super().from_config(config, custom_objects=custom_objects)

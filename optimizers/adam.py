@@ -11,30 +11,70 @@ __all__ = ["Adam"]
 
 
 class Adam(Optimizer):
-    """Adam (TensorFlow 2.4 ``Adam``)::
+    r"""Adam (TensorFlow 2.4 ``tf.keras.optimizers.Adam``).
 
+    With ``t`` the step number (``iterations + 1``), ``lr`` the step's
+    learning rate (after a schedule and the legacy ``decay``) and
+    ``b1p = beta_1**t``, ``b2p = beta_2**t``, a dense step is TensorFlow's
+    ``ResourceApplyAdam``::
+
+        alpha = (lr * sqrt(1 - b2p)) / (1 - b1p)
         m = m + (g - m) * (1 - beta_1)
         v = v + (g * g - v) * (1 - beta_2)
-        w -= m * alpha / (sqrt(v) + epsilon),
-        alpha = learning_rate * sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        w = w - (m * alpha) / (sqrt(v) + epsilon)
 
-    With ``amsgrad``, ``vhat = max(vhat, v)`` takes ``v``'s place in the last
-    line.
+    With ``amsgrad``, ``vhat = max(vhat, v)`` takes ``v``'s place in the
+    last line.
 
-    A sparse gradient follows TensorFlow: ``m`` and ``v`` decay and ``w``
-    moves over the **whole** variable, not just the given rows (done in one
-    pass at memory speed).  `LazyAdam` is the rows-only variant.
+    A sparse gradient (rows ``R``, repeated indices summed first) follows
+    TensorFlow's sparse composition, which is **not lazy**: ``m`` and ``v``
+    decay and ``w`` moves over the *whole* variable::
+
+        m = m * beta_1;   m[R] += g * (1 - beta_1)
+        v = v * beta_2;   v[R] += (g * g) * (1 - beta_2)
+        vhat = max(vhat, v)                                  (amsgrad)
+        w = w - (lr_s * m) / (sqrt(v or vhat) + epsilon),
+        lr_s = lr * (sqrt(1 - b2p) / (1 - b1p))
+
+    The two paths are equal mathematically but not bit for bit (different
+    association), exactly as in TensorFlow.  The sparse step is one fused
+    pass over the table at memory speed, so it costs O(table), not
+    O(touched rows); `LazyAdam` is the rows-only variant.
 
     Parameters
     ----------
     learning_rate : float, callable or LearningRateSchedule, default=0.001
-    beta_1, beta_2 : float, default 0.9 and 0.999
+    beta_1 : float or callable, default=0.9
+        Decay rate of the first moment ``m``.
+    beta_2 : float or callable, default=0.999
+        Decay rate of the second moment ``v``.
     epsilon : float, default=1e-7
-        A falsy value means 1e-7, as in TensorFlow.
+        Added to ``sqrt(v)``; a falsy value (0, None) means 1e-7, as in
+        TensorFlow.
     amsgrad : bool, default=False
+        Use the AMSGrad variant (adds the ``vhat`` slot).
     name : str, default="Adam"
     **kwargs
-        ``clipvalue``, ``clipnorm``, ``global_clipnorm``, ``lr``, ``decay``.
+        ``clipvalue``, ``clipnorm``, ``global_clipnorm``, ``lr``, ``decay``;
+        see `Optimizer`.
+
+    Notes
+    -----
+    Slots are created as all ``m``, then all ``v``, then (amsgrad) all
+    ``vhat``, so `get_weights` lists them in TensorFlow's order.
+    `set_weights` accepts the weights of an amsgrad Adam (or a Keras 1
+    Adam) on an Adam without amsgrad and drops the ``vhat`` part, as
+    TensorFlow does.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from optimizers import Adam, Variable
+    >>> w = Variable(np.ones(2, dtype=np.float32))
+    >>> opt = Adam(learning_rate=0.1)
+    >>> _ = opt.apply_gradients([(np.ones(2, dtype=np.float32), w)])
+    >>> w.numpy().round(4)    # the first step moves each element by about lr
+    array([0.9, 0.9], dtype=float32)
     """
 
     _HAS_AGGREGATE_GRAD = True
@@ -47,10 +87,14 @@ class Adam(Optimizer):
         self._set_hyper("beta_1", beta_1)
         self._set_hyper("beta_2", beta_2)
         self.epsilon = epsilon or 1e-7
-        self.amsgrad = bool(amsgrad)
+        self.amsgrad = amsgrad
+
+    def _slot_list(self):
+        return ("m", "v", "vhat") if self.amsgrad else ("m", "v")
 
     def _create_slots(self, var_list):
-        for name in ("m", "v") + (("vhat",) if self.amsgrad else ()):
+        # TensorFlow's order: every `m`, then every `v`, then every `vhat`.
+        for name in self._slot_list():
             for var in var_list:
                 self.add_slot(var, name)
 
@@ -58,62 +102,80 @@ class Adam(Optimizer):
         super()._prepare_local(var_device, var_dtype, apply_state)
         coef = apply_state[(var_device, var_dtype)]
         one = var_dtype.type(1)
-        step = var_dtype.type(self._step_count() + 1)
+        local_step = var_dtype.type(self._step_count() + 1)
         beta_1 = self._get_hyper("beta_1", var_dtype)
         beta_2 = self._get_hyper("beta_2", var_dtype)
-        beta_1_power = np.power(beta_1, step)
-        beta_2_power = np.power(beta_2, step)
+        beta_1_power = np.power(beta_1, local_step)
+        beta_2_power = np.power(beta_2, local_step)
         lr = coef["lr_t"]
         coef.update(
             beta_1=beta_1, beta_2=beta_2,
+            beta_1_power=beta_1_power, beta_2_power=beta_2_power,
             one_minus_beta_1=one - beta_1, one_minus_beta_2=one - beta_2,
             epsilon=var_dtype.type(self.epsilon),
-            # dense kernel: (lr * sqrt(1 - b2p)) / (1 - b1p)
+            # ResourceApplyAdam (dense) and TensorFlow Addons' LazyAdam:
+            # (lr * sqrt(1 - b2p)) / (1 - b1p)
             alpha=(lr * np.sqrt(one - beta_2_power)) / (one - beta_1_power),
-            # sparse path: lr * (sqrt(1 - b2p) / (1 - b1p))
+            # Adam's sparse composition: lr * (sqrt(1 - b2p) / (1 - b1p))
             lr_sparse=lr * (np.sqrt(one - beta_2_power) / (one - beta_1_power)),
         )
 
     def set_weights(self, weights):
-        # Weights of an amsgrad Adam load into a plain one (TensorFlow's rule).
+        """Set the weights; see `Optimizer.set_weights`.
+
+        As in TensorFlow, a list of ``3 * n + 1`` arrays given to an Adam
+        holding ``2 * n + 1`` weights (amsgrad weights, or Keras 1's, which
+        always kept ``vhat``) is cut to the first ``2 * n + 1``.
+        """
         weights = list(weights)
-        n = int((len(self.weights) - 1) / 2)
-        if len(weights) == 3 * n + 1:
-            weights = weights[:len(self.weights)]
+        num_vars = int((len(self._weights) - 1) / 2)
+        if len(weights) == 3 * num_vars + 1:
+            weights = weights[:len(self._weights)]
         super().set_weights(weights)
 
     def _resource_apply_dense(self, grad, var, apply_state=None):
-        c = self._coefficients(var, apply_state)
-        slots = ("m", "v", "vhat") if self.amsgrad else ("m", "v")
-        w, m, v, *vhat = self._flat(var, *slots)
+        self._adam_dense(grad, var, self._coefficients(var, apply_state))
+
+    def _adam_dense(self, grad, var, c, decay=None):
+        """TensorFlow's dense Adam step, in cache-sized blocks.
+
+        With ``decay`` (`AdamW`), each block first does ``w -= w * decay``.
+        """
+        w, m, v, *vhat = self._flat(var, *self._slot_list())
+        vhat = vhat[0] if vhat else None
         g = grad.reshape(-1)
+        alpha, epsilon = c["alpha"], c["epsilon"]
+        one_minus_beta_1, one_minus_beta_2 = c["one_minus_beta_1"], c["one_minus_beta_2"]
         for sl in blocks(w.size):
             t, u = self._scratch.get(w.dtype, sl.stop - sl.start, 2)
-            gb, mb, vb = g[sl], m[sl], v[sl]
+            gb, mb, vb, wb = g[sl], m[sl], v[sl], w[sl]
+            if decay is not None:
+                np.multiply(wb, decay, out=t)           # w -= w * decay
+                np.subtract(wb, t, out=wb)
             np.subtract(gb, mb, out=t)                  # m += (g - m) * (1 - b1)
-            np.multiply(t, c["one_minus_beta_1"], out=t)
+            np.multiply(t, one_minus_beta_1, out=t)
             np.add(mb, t, out=mb)
             np.multiply(gb, gb, out=t)                  # v += (g * g - v) * (1 - b2)
             np.subtract(t, vb, out=t)
-            np.multiply(t, c["one_minus_beta_2"], out=t)
+            np.multiply(t, one_minus_beta_2, out=t)
             np.add(vb, t, out=vb)
-            if vhat:
-                np.maximum(vhat[0][sl], vb, out=vhat[0][sl])
-                vb = vhat[0][sl]
-            np.multiply(mb, c["alpha"], out=t)          # w -= (m * a) / (sqrt(v) + eps)
+            if vhat is not None:                        # vhat = max(vhat, v)
+                np.maximum(vhat[sl], vb, out=vhat[sl])
+                vb = vhat[sl]
+            np.multiply(mb, alpha, out=t)               # w -= (m * a) / (sqrt(v) + eps)
             np.sqrt(vb, out=u)
-            np.add(u, c["epsilon"], out=u)
+            np.add(u, epsilon, out=u)
             np.divide(t, u, out=t)
-            np.subtract(w[sl], t, out=w[sl])
+            np.subtract(wb, t, out=wb)
 
     def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
         c = self._coefficients(var, apply_state)
-        w, m, v, *vhat = self._rows(var, "m", "v", *(("vhat",) if self.amsgrad else ()))
+        w, m, v, *vhat = self._rows(var, *self._slot_list())
         g = as_rows(grad, len(indices))
         adam_sparse_whole(
-            w, m, v, vhat[0] if vhat else v, indices, g, self._row_slots.array(w.shape[0]),
+            w, m, v, vhat[0] if vhat else v, indices, np.argsort(indices, kind="stable"), g,
             c["beta_1"], c["one_minus_beta_1"], c["beta_2"], c["one_minus_beta_2"],
-            c["lr_sparse"], c["epsilon"], self.amsgrad, threads_for(w.size))
+            c["lr_sparse"], c["epsilon"], bool(self.amsgrad), threads_for(w.size))
 
     def get_config(self):
         config = super().get_config()

@@ -1,61 +1,114 @@
 """AdamW: Adam with decoupled weight decay."""
-import numpy as np
+import math
+import numbers
 
-from ._dense import blocks
-from .lazy_adam import LazyAdam
+from ._kernels.adam import adam_lazy_rows
+from .adam import Adam
+from .sparse import as_rows
+from .threads import threads_for
 
 __all__ = ["AdamW"]
 
 
-class AdamW(LazyAdam):
+def _check_weight_decay(value):
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not math.isfinite(value) or value < 0):
+        raise ValueError(
+            f"`weight_decay` must be a finite number >= 0. Received: weight_decay={value!r}.")
+    return float(value)
+
+
+class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter), lazy on sparse steps.
 
     Before each Adam step the variable decays towards zero, independently of
-    the gradient::
+    the gradient and of the moments::
 
-        w -= w * (learning_rate * weight_decay)
+        w = w - w * (lr * weight_decay)
 
-    using the step's learning rate (after schedules and legacy ``decay``),
-    then the Adam update follows.  On a sparse step only the touched rows
-    decay and move, with `LazyAdam`'s update (untouched rows and their
-    moments stay as they are).  Dense steps decay every element and apply
-    `Adam`'s dense update.
+    where ``lr`` is the step's learning rate (after a schedule and the legacy
+    ``decay``) in the variable's dtype, and ``weight_decay`` is converted
+    exactly to that dtype.  Then the Adam update follows:
+
+    - **dense** gradient: every element decays, then `Adam`'s dense step
+      (TensorFlow's ``ResourceApplyAdam`` formulas, amsgrad included);
+    - **sparse** gradient (rows ``R``, repeated indices summed first): lazy,
+      like `LazyAdam`.  Only the touched rows decay and move; for each r in
+      ``R`` with summed gradient row g::
+
+          w[r] = w[r] - w[r] * (lr * weight_decay)
+          m[r] = beta_1 * m[r] + (1 - beta_1) * g
+          v[r] = beta_2 * v[r] + (1 - beta_2) * (g * g)
+          vhat[r] = max(vhat[r], v[r])                       (amsgrad)
+          w[r] = w[r] - (lr_t * m[r]) / (sqrt(v[r] or vhat[r]) + epsilon),
+          lr_t = (lr * sqrt(1 - beta_2**t)) / (1 - beta_1**t),  t = iterations + 1
+
+      Untouched rows of ``w`` and of every slot stay as they are (they are
+      not decayed either), so a sparse step costs the touched rows.
+
+    With ``weight_decay=0`` this is exactly `Adam` on dense gradients and
+    `LazyAdam` on sparse ones.
 
     Parameters
     ----------
     learning_rate : float, callable or LearningRateSchedule, default=0.001
     weight_decay : float, default=0.004
-        Decay rate per unit of learning rate (Keras 3's default); >= 0.
-    beta_1, beta_2, epsilon, name, **kwargs
-        As for `Adam`.
+        Decay per unit of learning rate; a finite number >= 0.  The default
+        is Keras 3's ``AdamW`` default.  A plain attribute (not a float32
+        hyperparameter), so it may be changed between steps.
+    beta_1 : float or callable, default=0.9
+    beta_2 : float or callable, default=0.999
+    epsilon : float, default=1e-7
+        A falsy value means 1e-7, as in `Adam`.
+    amsgrad : bool, default=False
+        Use the AMSGrad variant (adds the ``vhat`` slot), on both paths.
+    name : str, default="AdamW"
+    **kwargs
+        ``clipvalue``, ``clipnorm``, ``global_clipnorm``, ``lr``, ``decay``;
+        see `Optimizer`.
+
+    Notes
+    -----
+    Slots: all ``m``, then all ``v``, then (amsgrad) all ``vhat``.
+    `get_config` has `Adam`'s keys followed by ``weight_decay``.
     """
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, name="AdamW", **kwargs):
-        if not isinstance(weight_decay, (int, float, np.floating)) or weight_decay < 0:
-            raise ValueError(f"`weight_decay` must be a number >= 0; received {weight_decay!r}.")
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, name=name, **kwargs)
-        self.weight_decay = float(weight_decay)
+                 epsilon=1e-7, amsgrad=False, name="AdamW", **kwargs):
+        weight_decay = _check_weight_decay(weight_decay)
+        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, amsgrad=amsgrad, name=name, **kwargs)
+        self.weight_decay = weight_decay
+
+    @property
+    def weight_decay(self):
+        """float: decay per unit of learning rate, applied before each step."""
+        return self._weight_decay
+
+    @weight_decay.setter
+    def weight_decay(self, value):
+        self._weight_decay = _check_weight_decay(value)
 
     def _prepare_local(self, var_device, var_dtype, apply_state):
         super()._prepare_local(var_device, var_dtype, apply_state)
         coef = apply_state[(var_device, var_dtype)]
-        coef["weight_decay"] = coef["lr_t"] * var_dtype.type(self.weight_decay)
-
-    def _sparse_decay(self, coef):
-        return coef["weight_decay"]
+        coef["lr_weight_decay"] = coef["lr_t"] * var_dtype.type(self._weight_decay)
 
     def _resource_apply_dense(self, grad, var, apply_state=None):
-        decay = self._coefficients(var, apply_state)["weight_decay"]
-        if decay != 0:
-            w = self._flat(var)[0]
-            for sl in blocks(w.size):
-                t, = self._scratch.get(w.dtype, sl.stop - sl.start)
-                np.multiply(w[sl], decay, out=t)
-                np.subtract(w[sl], t, out=w[sl])
-        super()._resource_apply_dense(grad, var, apply_state)
+        c = self._coefficients(var, apply_state)
+        decay = c["lr_weight_decay"]
+        self._adam_dense(grad, var, c, decay=decay if decay != 0 else None)
+
+    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
+        c = self._coefficients(var, apply_state)
+        w, m, v, *vhat = self._rows(var, *self._slot_list())
+        g = as_rows(grad, len(indices))
+        adam_lazy_rows(w, m, v, vhat[0] if vhat else v, indices, g, c["beta_1"],
+                       c["one_minus_beta_1"], c["beta_2"], c["one_minus_beta_2"], c["alpha"],
+                       c["epsilon"], c["lr_weight_decay"], bool(self.amsgrad),
+                       threads_for(g.size))
 
     def get_config(self):
         config = super().get_config()
-        config["weight_decay"] = self.weight_decay
+        config["weight_decay"] = self._weight_decay
         return config

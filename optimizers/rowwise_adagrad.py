@@ -1,10 +1,11 @@
 """RowwiseAdagrad: Adagrad with one accumulator per row."""
 import numpy as np
 
-from ._kernels.adagrad import rowwise_adagrad_rows
+from ._kernels.adagrad import rowwise_adagrad_all, rowwise_adagrad_rows
 from .adagrad import Adagrad
 from .sparse import as_rows
 from .threads import threads_for
+from .variables import as_array
 
 __all__ = ["RowwiseAdagrad"]
 
@@ -12,18 +13,48 @@ __all__ = ["RowwiseAdagrad"]
 class RowwiseAdagrad(Adagrad):
     """Adagrad with a single accumulator per row, as embedding systems use.
 
-    For each row r of the variable (rows are the first axis) with gradient
-    row ``g``::
+    For each row ``r`` of the variable (rows are the first axis; the rest
+    of the shape is flattened into the row) with gradient row ``g``::
 
         accumulator[r] += mean(g * g)
         w[r] -= learning_rate * g / (sqrt(accumulator[r]) + epsilon)
 
-    The accumulator has one float per row: N numbers for an (N, D)
-    embedding table instead of N * D, which is the memory-saving choice for
-    large tables.  A sparse gradient updates only the rows it names
-    (repeated indices summed first); a dense gradient updates every row.
+    The mean is a left-to-right sum over the row divided by the row width.
+    The ``accumulator`` slot has shape ``(N,)`` for an ``(N, ...)``
+    variable: N numbers for an (N, D) embedding table instead of Adagrad's
+    N * D, which makes it the memory-saving choice for large tables.  A
+    1-D variable of shape ``(N,)`` has rows of width 1, which is plain
+    Adagrad.
 
-    Parameters are `Adagrad`'s.
+    A sparse gradient updates only the rows it names (and their
+    accumulators); repeated indices are summed first.  A dense gradient
+    updates every row: a row whose gradient is all zeros is left unchanged.
+    A dense step equals, bit for bit, a sparse step naming every row.
+
+    Not a TensorFlow optimizer; arguments, ``get_config`` keys and
+    `from_config` are `Adagrad`'s.
+
+    Parameters
+    ----------
+    learning_rate : float, callable or LearningRateSchedule, default=0.001
+    initial_accumulator_value : float, default=0.1
+        Starting value of every row's accumulator; must be >= 0.
+    epsilon : float, default=1e-7
+        A falsy value means 1e-7.
+    name : str, default="RowwiseAdagrad"
+    **kwargs
+        ``clipvalue``, ``clipnorm``, ``global_clipnorm``, ``lr``, ``decay``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from optimizers import IndexedSlices, RowwiseAdagrad, Variable
+    >>> table = Variable(np.zeros((1000, 16), dtype=np.float32))
+    >>> opt = RowwiseAdagrad(learning_rate=0.1)
+    >>> grad = IndexedSlices(np.ones((2, 16), np.float32), np.array([3, 7]), table.shape)
+    >>> _ = opt.apply_gradients([(grad, table)])
+    >>> opt.get_slot(table, "accumulator").shape
+    (1000,)
     """
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
@@ -32,30 +63,23 @@ class RowwiseAdagrad(Adagrad):
 
     def _create_slots(self, var_list):
         for var in var_list:
-            arr = np.asarray(var)
+            arr = as_array(var)
             self.add_slot(var, "accumulator", arr.dtype.type(self._initial_accumulator_value),
                           shape=arr.shape[:1])
 
     def _resource_apply_dense(self, grad, var, apply_state=None):
         coef = self._coefficients(var, apply_state)
-        lr, eps = coef["lr_t"], coef["epsilon"]
-        arr = np.asarray(var)
-        rows = 1 if arr.ndim == 0 else arr.shape[0]          # a scalar is one row
-        w = as_rows(arr.reshape(rows, *arr.shape[1:]))
-        acc = np.asarray(self.get_slot(var, "accumulator")).reshape(rows)
-        g = as_rows(grad.reshape(w.shape[0], *arr.shape[1:]))
-        mean_sq = np.einsum("ij,ij->i", g, g) / w.dtype.type(w.shape[1])
-        np.add(acc, mean_sq, out=acc)
-        denom = np.sqrt(acc)
-        denom += eps
-        step = g * lr
-        step /= denom[:, None]
-        w -= step
+        arr = as_array(var)
+        n = 1 if arr.ndim == 0 else arr.shape[0]             # a scalar is one row
+        w = as_rows(arr.reshape((n,) + arr.shape[1:]))
+        acc = as_array(self.get_slot(var, "accumulator")).reshape(n)
+        g = as_rows(np.ascontiguousarray(grad, dtype=arr.dtype).reshape(w.shape))
+        rowwise_adagrad_all(w, acc, g, coef["lr_t"], coef["epsilon"], threads_for(w.size))
 
     def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
         coef = self._coefficients(var, apply_state)
-        w = as_rows(np.asarray(var))
-        acc = np.asarray(self.get_slot(var, "accumulator"))
+        w = as_rows(as_array(var))
+        acc = as_array(self.get_slot(var, "accumulator"))
         g = as_rows(grad, len(indices))
         rowwise_adagrad_rows(w, acc, indices, g, coef["lr_t"], coef["epsilon"],
                              threads_for(g.size))
