@@ -26,16 +26,17 @@ cdef inline void rms_momentum_row(floating* w, floating* s, floating* p, floatin
                                   floating one_minus_rho, floating momentum, floating lr,
                                   floating epsilon, bint centered) noexcept nogil:
     cdef Py_ssize_t j
+    cdef floating one = 1          # a bare `1 / x` would be computed in double
     if centered:
         for j in range(width):
             s[j] = s[j] * rho + (g[j] * g[j]) * one_minus_rho
             a[j] = a[j] * rho + g[j] * one_minus_rho
-            p[j] = p[j] * momentum + ((1 / f_sqrt((s[j] + epsilon) - a[j] * a[j])) * lr) * g[j]
+            p[j] = p[j] * momentum + ((one / f_sqrt((s[j] + epsilon) - a[j] * a[j])) * lr) * g[j]
             w[j] = w[j] - p[j]
     else:
         for j in range(width):
             s[j] = s[j] * rho + (g[j] * g[j]) * one_minus_rho
-            p[j] = p[j] * momentum + ((1 / f_sqrt(s[j] + epsilon)) * lr) * g[j]
+            p[j] = p[j] * momentum + ((one / f_sqrt(s[j] + epsilon)) * lr) * g[j]
             w[j] = w[j] - p[j]
 
 

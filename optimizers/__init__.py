@@ -11,16 +11,13 @@ from .sgd import SGD
 from .adam import Adam
 from .adamw import AdamW
 from .lazy_adam import LazyAdam
-# adam-family
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adamax import Adamax
 from .rowwise_adagrad import RowwiseAdagrad
-# adagrad-family
 from .ftrl import Ftrl
 from .nadam import Nadam
 from .rmsprop import RMSprop
-# ftrl-family
 from .sparse import IndexedSlices
 from .threads import get_num_threads, set_num_threads
 from .variables import Variable
@@ -32,15 +29,12 @@ register(SGD)
 register(Adam)
 register(LazyAdam)
 register(AdamW)
-# register: adam-family
 register(Adagrad)
 register(Adadelta)
 register(Adamax)
 register(RowwiseAdagrad)
-# register: adagrad-family
 register(RMSprop, "RMSProp")
 register(Ftrl)
 register(Nadam)
-# register: ftrl-family
 
 __version__ = "0.1.0"
