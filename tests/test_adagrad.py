@@ -6,23 +6,7 @@ import scipy.sparse as sp
 import optimizers
 from optimizers import Adagrad, IndexedSlices, Variable, schedules
 from optimizers._kernels.adagrad import adagrad_rows
-
-
-def f32(x, dtype):
-    """A hyperparameter as TensorFlow holds it: float32, then cast to ``dtype``."""
-    return np.dtype(dtype).type(np.float32(x))
-
-
-def dedup(values, indices):
-    """Unique indices in first-seen order, values summed left to right from 0."""
-    order, sums = [], {}
-    for k, i in enumerate(indices):
-        i = int(i)
-        if i not in sums:
-            order.append(i)
-            sums[i] = np.zeros_like(values[k])
-        sums[i] = sums[i] + values[k]
-    return np.array(order, np.int64), np.array([sums[i] for i in order])
+from reference import f32, dedup
 
 
 def ref_dense(var, acc, g, lr, eps):

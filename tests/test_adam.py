@@ -12,6 +12,7 @@ import scipy.sparse as sp
 import optimizers
 from optimizers import Adam, IndexedSlices, Variable, schedules, set_num_threads
 from optimizers._kernels.adam import adam_sparse_whole
+from reference import dedup as summed_rows
 
 ADAM_KEYS = ["name", "learning_rate", "decay", "beta_1", "beta_2", "epsilon", "amsgrad"]
 
@@ -45,20 +46,6 @@ def dense_reference(s, g, c, amsgrad=False):
     s["vhat"] = np.maximum(s["vhat"], s["v"])
     denom = np.sqrt(s["vhat"] if amsgrad else s["v"]) + c["eps"]
     s["w"] = s["w"] - (s["m"] * c["alpha"]) / denom
-
-
-def summed_rows(values, indices):
-    """TensorFlow's dedup: unique rows in first-seen order, values folded from 0."""
-    rows = list(dict.fromkeys(int(i) for i in indices))
-    summed = []
-    for r in rows:
-        acc = np.zeros_like(values[0])
-        for k, i in enumerate(indices):
-            if i == r:
-                acc = acc + values[k]
-        summed.append(acc)
-    return (np.array(rows, dtype=np.int64),
-            np.array(summed, dtype=values.dtype).reshape((len(rows),) + values.shape[1:]))
 
 
 def sparse_reference(s, values, indices, c, amsgrad=False):

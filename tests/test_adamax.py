@@ -6,21 +6,7 @@ import scipy.sparse as sp
 import optimizers
 from optimizers import Adamax, IndexedSlices, Variable
 from optimizers._kernels.adamax import adamax_rows
-
-
-def f32(x, dtype):
-    return np.dtype(dtype).type(np.float32(x))
-
-
-def dedup(values, indices):
-    order, sums = [], {}
-    for k, i in enumerate(indices):
-        i = int(i)
-        if i not in sums:
-            order.append(i)
-            sums[i] = np.zeros_like(values[k])
-        sums[i] = sums[i] + values[k]
-    return np.array(order, np.int64), np.array([sums[i] for i in order])
+from reference import f32, dedup
 
 
 class Reference:

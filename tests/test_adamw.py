@@ -7,6 +7,7 @@ import scipy.sparse as sp
 
 import optimizers
 from optimizers import Adam, AdamW, IndexedSlices, LazyAdam, Variable, schedules
+from reference import dedup as summed_rows
 
 CONFIG_KEYS = ["name", "learning_rate", "decay", "beta_1", "beta_2", "epsilon", "amsgrad",
                "weight_decay"]
@@ -40,18 +41,6 @@ def dense_reference(s, g, c, amsgrad=False):
     s["vhat"] = np.maximum(s["vhat"], s["v"])
     denom = np.sqrt(s["vhat"] if amsgrad else s["v"]) + c["eps"]
     s["w"] = s["w"] - (s["m"] * c["alpha"]) / denom
-
-
-def summed_rows(values, indices):
-    rows = list(dict.fromkeys(int(i) for i in indices))
-    summed = []
-    for r in rows:
-        acc = np.zeros_like(values[0])
-        for k, i in enumerate(indices):
-            if i == r:
-                acc = acc + values[k]
-        summed.append(acc)
-    return rows, summed
 
 
 def sparse_reference(s, values, indices, c, amsgrad=False):

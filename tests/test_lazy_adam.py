@@ -11,6 +11,7 @@ import scipy.sparse as sp
 import optimizers
 from optimizers import Adam, IndexedSlices, LazyAdam, Variable, schedules, set_num_threads
 from optimizers._kernels.adam import adam_lazy_rows
+from reference import dedup as summed_rows
 
 ADAM_KEYS = ["name", "learning_rate", "decay", "beta_1", "beta_2", "epsilon", "amsgrad"]
 
@@ -24,18 +25,6 @@ def coefficients(dtype, step, lr=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
     b1p, b2p = np.power(b1, T(step)), np.power(b2, T(step))
     return {"b1": b1, "b2": b2, "eps": T(epsilon),
             "lr": (lr * np.sqrt(one - b2p)) / (one - b1p)}
-
-
-def summed_rows(values, indices):
-    rows = list(dict.fromkeys(int(i) for i in indices))
-    summed = []
-    for r in rows:
-        acc = np.zeros_like(values[0])
-        for k, i in enumerate(indices):
-            if i == r:
-                acc = acc + values[k]
-        summed.append(acc)
-    return rows, summed
 
 
 def lazy_reference(s, values, indices, c):

@@ -6,10 +6,7 @@ import scipy.sparse as sp
 import optimizers
 from optimizers import Adagrad, IndexedSlices, RowwiseAdagrad, Variable
 from optimizers._kernels.adagrad import rowwise_adagrad_all, rowwise_adagrad_rows
-
-
-def f32(x, dtype):
-    return np.dtype(dtype).type(np.float32(x))
+from reference import f32, dedup
 
 
 def reference(var, acc, rows, grad_rows, lr, eps):
@@ -22,17 +19,6 @@ def reference(var, acc, rows, grad_rows, lr, eps):
             sq = sq + x * x
         acc[r] = acc[r] + sq / T(g.size)
         var[r] = var[r] - (g * lr) / (np.sqrt(acc[r]) + eps)
-
-
-def dedup(values, indices):
-    order, sums = [], {}
-    for k, i in enumerate(indices):
-        i = int(i)
-        if i not in sums:
-            order.append(i)
-            sums[i] = np.zeros_like(values[k])
-        sums[i] = sums[i] + values[k]
-    return order, [sums[i] for i in order]
 
 
 # ---------------------------------------------------------------- arguments and config

@@ -1,0 +1,21 @@
+"""Small NumPy references shared by the optimizer tests."""
+import numpy as np
+
+
+def f32(x, dtype):
+    """A hyperparameter as TensorFlow holds it: float32, then cast to ``dtype``."""
+    return np.dtype(dtype).type(np.float32(x))
+
+
+def dedup(values, indices):
+    """TensorFlow's duplicate summing: unique indices in first-seen order (int64)
+    and, for each, its value rows summed left to right starting from zero."""
+    order, sums = [], {}
+    for k, i in enumerate(indices):
+        i = int(i)
+        if i not in sums:
+            order.append(i)
+            sums[i] = np.zeros_like(values[k])
+        sums[i] = sums[i] + values[k]
+    summed = np.array([sums[i] for i in order], dtype=np.asarray(values).dtype)
+    return np.array(order, np.int64), summed.reshape((len(order),) + np.shape(values)[1:])
