@@ -18,7 +18,7 @@ import numpy as np
 from . import clip, schedules
 from ._dense import Scratch
 from ._validation import (check_global_clip_dtypes, check_pairs, check_sparse_constraints,
-                          check_variable, filter_empty_gradients)
+                          filter_empty_gradients)
 from .sparse import IndexedSlices, RowSlotMap, as_rows
 from .variables import Variable, as_array, var_name
 
@@ -156,7 +156,7 @@ class Optimizer:
         self.global_clipnorm = kwargs.get("global_clipnorm")
         self.clipvalue = kwargs.get("clipvalue")
 
-    def _init_set_name(self, name, zero_based=True):
+    def _init_set_name(self, name):
         if not name:
             base = _snake_case(type(self).__name__)
             n = next(_name_counts[base])

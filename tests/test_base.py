@@ -1,6 +1,4 @@
 """The base class, method by method (TensorFlow 2.4 ``OptimizerV2`` semantics)."""
-import warnings
-
 import numpy as np
 import pytest
 import scipy.sparse as sp

@@ -10,8 +10,6 @@ tests bound).
 import os
 import sys
 
-import numpy as np
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "tests"))
 import golden_io  # noqa: E402
