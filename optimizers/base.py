@@ -414,13 +414,27 @@ class Optimizer:
 
     def _flat(self, var, *slot_names):
         """Flat views of ``var``'s array and of the named slots, for dense updates."""
-        return [as_array(var).reshape(-1)] + [
-            as_array(self.get_slot(var, name)).reshape(-1) for name in slot_names]
+        return self._views(var, slot_names, flat=True)
 
     def _rows(self, var, *slot_names):
         """2-D row views of ``var``'s array and of the named slots, for sparse kernels."""
-        return [as_rows(as_array(var))] + [
-            as_rows(as_array(self.get_slot(var, name))) for name in slot_names]
+        return self._views(var, slot_names, flat=False)
+
+    def _views(self, var, slot_names, flat):
+        # Variables and slots keep their arrays for life, so the views are
+        # made once.  Only variables with slots are cached: the optimizer
+        # already keeps those alive, so their ids cannot be reused.
+        key = (id(var), slot_names, flat)
+        cache = self.__dict__.setdefault("_view_cache", {})
+        hit = cache.get(key)
+        if hit is not None and hit[0] is var:
+            return hit[1]
+        shape = (lambda a: a.reshape(-1)) if flat else as_rows
+        views = [shape(as_array(var))] + [
+            shape(as_array(self.get_slot(var, name))) for name in slot_names]
+        if slot_names:
+            cache[key] = (var, views)
+        return views
 
     def get_slot_names(self):
         """Names of the slots this optimizer has created, in creation order."""
@@ -640,6 +654,9 @@ class Optimizer:
         finally:
             del self._slots[id(shadow)]
             del self._slot_owners[id(shadow)]
+            cache = self.__dict__.get("_view_cache", {})
+            for key in [k for k in cache if k[0] == id(shadow)]:
+                del cache[key]
 
     def _resource_apply_dense(self, grad, handle, apply_state):
         """Update ``handle`` in place with the dense gradient ``grad`` (override)."""
