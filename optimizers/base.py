@@ -98,7 +98,7 @@ class Optimizer:
         ``list[(grad, var)] -> list[(grad, var)]``, run first on the
         gradients of each `apply_gradients` call (unless it is called with
         ``experimental_aggregate_gradients=False``); for example
-        `optimizers.distribute.allreduce_aggregator`.  Default: none.
+        `optimizers.distribute.MPIAllReduce`.  Default: none.
     gradient_transformers : list of callable, optional
         Each ``list[(grad, var)] -> list[(grad, var)]``, run in order after
         aggregation.  Exclusive with the clipping arguments.
