@@ -3,9 +3,10 @@ import numpy as np
 
 from ._dense import blocks
 from ._kernels.ftrl import ftrl_rows
-from .base import Optimizer
+from .base import DEVICE, Optimizer, compute_dtype
 from .sparse import IndexedSlices, as_rows
 from .threads import threads_for
+from .variables import as_array
 
 __all__ = ["Ftrl"]
 
@@ -74,7 +75,7 @@ class Ftrl(Optimizer):
 
     def _create_slots(self, var_list):
         for var in var_list:
-            dtype = np.asarray(var).dtype
+            dtype = as_array(var).dtype
             self.add_slot(var, "accumulator", dtype.type(self._initial_accumulator_value))
             self.add_slot(var, "linear")
 
@@ -93,12 +94,28 @@ class Ftrl(Optimizer):
             shrinkage=self._l2_shrinkage_regularization_strength > 0)
 
     def _check_step(self, pairs):
-        # TensorFlow's sparse kernel refuses a learning rate <= 0 (its dense one does not).
-        if any(isinstance(g, IndexedSlices) for g, _ in pairs):
-            lr = self._decayed_lr(np.dtype(np.float32))
+        # TensorFlow's sparse kernels check their scalar inputs (the dense ones do not):
+        # lr > 0, l1 >= 0, the beta-adjusted l2 >= 0, shrinkage >= 0, lr_power <= 0.
+        dtypes = {compute_dtype(as_array(v).dtype) for g, v in pairs
+                  if isinstance(g, IndexedSlices)}
+        for dtype in sorted(dtypes, key=str):
+            coef = {}
+            with np.errstate(all="ignore"):             # lr == 0 makes beta / (2 lr) inf
+                self._prepare_local(DEVICE, dtype, {(DEVICE, dtype): coef})
+            lr = coef["lr_t"]
             if not lr > 0:
                 raise ValueError(
                     f"Ftrl's sparse update needs a learning rate > 0; this step's is {lr}.")
+            checks = [("l1_regularization_strength", coef["l1"] >= 0),
+                      ("l2_regularization_strength + beta / (2 * learning_rate)",
+                       coef["two_l2"] >= 0),
+                      ("l2_shrinkage_regularization_strength", coef["two_shrinkage"] >= 0),
+                      ("learning_rate_power", coef["lr_power"] <= 0)]
+            for name, ok in checks:
+                if not ok:
+                    sign = "positive" if name != "learning_rate_power" else "negative"
+                    raise ValueError(
+                        f"Ftrl's sparse update needs `{name}` to be {sign} or zero.")
 
     def _resource_apply_dense(self, grad, var, apply_state=None):
         c = self._coefficients(var, apply_state)
@@ -131,10 +148,11 @@ class Ftrl(Optimizer):
             np.sign(zb, out=t)                          # w = |z| > l1 ? (l1 sign(z) - z) / y : 0
             np.multiply(t, l1, out=t)
             np.subtract(t, zb, out=t)
-            np.divide(t, pn, out=t)
+            keep, = self._scratch.get(np.dtype(bool), sl.stop - sl.start)
             np.abs(zb, out=pa)
-            np.greater(pa, l1, out=pa)
-            np.multiply(t, pa, out=wb)
+            np.greater(pa, l1, out=keep)
+            wb.fill(0)                                  # a select: 0 even where y == 0
+            np.divide(t, pn, out=wb, where=keep)
             np.copyto(ab, n)                            # acc = n
 
     def _resource_apply_sparse(self, grad, var, indices, apply_state=None):

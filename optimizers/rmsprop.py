@@ -10,6 +10,15 @@ from .threads import threads_for
 __all__ = ["RMSprop"]
 
 
+def _positive(value):
+    """``value > 0`` for a number, a 0-d array or a `Variable`, as TensorFlow tests it;
+    False for anything else (which `_set_hyper` then refuses)."""
+    try:
+        return bool(np.asarray(value, dtype=np.float64) > 0)
+    except (TypeError, ValueError):
+        return False
+
+
 class RMSprop(Optimizer):
     """RMSprop (TensorFlow 2.4 ``RMSprop``).
 
@@ -51,9 +60,7 @@ class RMSprop(Optimizer):
         self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
         self._set_hyper("decay", self._initial_decay)
         self._set_hyper("rho", rho)
-        self._momentum = False
-        if callable(momentum) or not isinstance(momentum, (int, float)) or momentum > 0:
-            self._momentum = True
+        self._momentum = callable(momentum) or _positive(momentum)
         if isinstance(momentum, (int, float)) and (momentum < 0 or momentum > 1):
             raise ValueError(
                 f"`momentum` must be between [0, 1]. Received: momentum={momentum} (of type "
