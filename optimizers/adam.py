@@ -2,6 +2,7 @@
 import numpy as np
 
 from ._dense import blocks
+from ._libm import power
 from ._kernels.adam import adam_sparse_whole
 from .base import Optimizer
 from .sparse import as_rows
@@ -105,8 +106,8 @@ class Adam(Optimizer):
         local_step = var_dtype.type(self._step_count() + 1)
         beta_1 = self._get_hyper("beta_1", var_dtype)
         beta_2 = self._get_hyper("beta_2", var_dtype)
-        beta_1_power = np.power(beta_1, local_step)
-        beta_2_power = np.power(beta_2, local_step)
+        beta_1_power = power(beta_1, local_step)
+        beta_2_power = power(beta_2, local_step)
         lr = coef["lr_t"]
         coef.update(
             beta_1=beta_1, beta_2=beta_2,

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ._dense import blocks
+from ._libm import power
 from ._kernels.adamax import adamax_rows
 from .base import Optimizer
 from .sparse import as_rows
@@ -52,7 +53,7 @@ class Adamax(Optimizer):
         coef = apply_state[(var_device, var_dtype)]
         one = var_dtype.type(1)
         beta_1 = self._get_hyper("beta_1", var_dtype)
-        beta_1_power = np.power(beta_1, var_dtype.type(self._step_count() + 1))
+        beta_1_power = power(beta_1, var_dtype.type(self._step_count() + 1))
         lr = coef["lr_t"]
         coef.update(
             beta_1=beta_1, one_minus_beta_1=one - beta_1,

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ._dense import blocks
+from ._libm import power_into
 from ._kernels.ftrl import ftrl_rows
 from .base import DEVICE, Optimizer, compute_dtype
 from .sparse import IndexedSlices, as_rows
@@ -131,8 +132,8 @@ class Ftrl(Optimizer):
                 np.sqrt(n, out=pn)
                 np.sqrt(ab, out=pa)
             else:
-                np.power(n, -power, out=pn)
-                np.power(ab, -power, out=pa)
+                power_into(n, -power, pn)           # the C library's pow, on every CPU
+                power_into(ab, -power, pa)
             np.subtract(pn, pa, out=pa)                 # sigma = (pn - pa) / lr
             np.divide(pa, lr, out=pa)
             np.multiply(pa, wb, out=pa)                 # linear += gs - sigma * w

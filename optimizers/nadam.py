@@ -2,6 +2,7 @@
 import numpy as np
 
 from ._dense import blocks
+from ._libm import power
 from ._kernels.nadam import nadam_sparse_whole
 from .base import Optimizer, compute_dtype
 from .schedules import LearningRateSchedule
@@ -86,8 +87,8 @@ class Nadam(Optimizer):
         local_step, next_step = T(step + 1), T(step + 2)
         decay_base = T(np.float32(0.96))
         decay = T(self._initial_decay)
-        m_t = beta_1 * (one - T(0.5) * np.power(decay_base, decay * local_step))
-        m_t_1 = beta_1 * (one - T(0.5) * np.power(decay_base, decay * next_step))
+        m_t = beta_1 * (one - T(0.5) * power(decay_base, decay * local_step))
+        m_t_1 = beta_1 * (one - T(0.5) * power(decay_base, decay * next_step))
         m_schedule_new = T(self._m_cache_read) * m_t
         if var_dtype == self._m_cache.dtype:
             self._m_cache.assign(m_schedule_new)
@@ -100,7 +101,7 @@ class Nadam(Optimizer):
             m_schedule_next=m_schedule_next,
             one_minus_m_schedule_new=one - m_schedule_new,
             one_minus_m_schedule_next=one - m_schedule_next,
-            v_t_prime_denominator=one - np.power(beta_2, local_step))
+            v_t_prime_denominator=one - power(beta_2, local_step))
 
     def _fallback_apply_state(self, var_device, var_dtype):
         raise RuntimeError("Nadam computes its coefficients once per step in `_prepare`.")

@@ -22,24 +22,22 @@ later:
   in non-decreasing order; TensorFlow fails with an ``IndexError`` or an
   exclusivity error only when the schedule is called.
 
-Scalar ``cos`` and ``log`` (cosine schedules) call the C library's
-``cosf``/``logf`` for ``float32``, as TensorFlow's CPU kernels do for a
-scalar, rather than NumPy's vectorised ``float32`` code, which can differ by
-an ulp; where the C library cannot be loaded, the double-precision result is
-rounded to ``float32``. ``pow`` is ``np.power``, which calls ``powf``.
+Scalar ``pow``, ``cos`` and ``log`` call the C library's function of the
+computation dtype (``powf``/``cosf``/``logf`` for ``float32``), as
+TensorFlow's CPU kernels do for a scalar, never NumPy's run-time-dispatched
+SIMD code, which can differ by an ulp: the numbers are the same on every CPU.
 
 Floating-point edge cases that TensorFlow lets through (a negative step, a
 ``t_mul < 1`` schedule run past its total length) give the same ``nan`` or
 ``inf`` as TensorFlow, without NumPy warnings.
 """
 import abc
-import ctypes
-import ctypes.util
-import functools
 import math
 import numbers
 
 import numpy as np
+
+from . import _libm
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay",
            "PolynomialDecay", "InverseTimeDecay", "CosineDecay", "CosineDecayRestarts",
@@ -107,56 +105,13 @@ def _cast_step(step, dtype):
 
 
 # ---------------------------------------------------------------------- #
-# Scalar cos and log as TensorFlow's CPU kernels compute them
-@functools.lru_cache(maxsize=None)
-def _libm_float_function(name):
-    """The C library's single-precision ``name`` (``cosf``, ``logf``), or None.
-
-    TensorFlow evaluates a scalar ``cos``/``log`` with the C library's
-    function of the tensor's precision. NumPy's ``float32`` ufuncs use their
-    own vectorised code, which differs by an ulp in a fraction of cases;
-    near the end of a cosine decay, ``1 + cos`` cancels and turns that ulp
-    into relative errors above 1e-6.
-    """
-    for find in (lambda: "libm.so.6", lambda: ctypes.util.find_library("m")):
-        library = find()
-        try:
-            function = getattr(ctypes.CDLL(library), name) if library else None
-        except (OSError, AttributeError):
-            function = None
-        if function is None:
-            continue
-        function.restype = ctypes.c_float
-        function.argtypes = [ctypes.c_float]
-        return function
-    return None
-
-
-def _scalar_math(x, single_name, double_function):
-    """Apply a libm function to the scalar ``x`` in the precision of ``x``."""
-    dtype = x.dtype.type
-    if x.dtype == np.float32:
-        function = _libm_float_function(single_name)
-        if function is not None:
-            return dtype(function(float(x)))
-    # Python's math module calls the C library's double-precision function;
-    # rounding its result is the closest portable stand-in otherwise.
-    try:
-        return dtype(double_function(float(x)))
-    except ValueError:  # log of a negative number
-        return dtype(np.nan)
-    except OverflowError:
-        return dtype(np.inf)
-
-
+# Scalar cos and log as TensorFlow's CPU kernels compute them (the C library's)
 def _cos(x):
-    return _scalar_math(x, "cosf", math.cos)
+    return _libm.cos(x)
 
 
 def _log(x):
-    if x == 0:
-        return x.dtype.type(-np.inf)
-    return _scalar_math(x, "logf", math.log)
+    return _libm.log(x)
 
 
 # ---------------------------------------------------------------------- #
@@ -326,7 +281,7 @@ class ExponentialDecay(_StepDecay):
     """
 
     def _decay(self, lr0, decay_rate, p):
-        return lr0 * np.power(decay_rate, p)
+        return lr0 * _libm.power(decay_rate, p)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -513,7 +468,7 @@ class PolynomialDecay(LearningRateSchedule):
             else:
                 step = np.minimum(step, decay_steps)
             p = step / decay_steps
-            return (lr0 - end) * np.power(one - p, power) + end
+            return (lr0 - end) * _libm.power(one - p, power) + end
 
     def get_config(self):
         return {
@@ -717,7 +672,7 @@ class CosineDecayRestarts(LearningRateSchedule):
         with np.errstate(all="ignore"):
             fraction = step / first_decay_steps
             restart, fraction = _restart_position(fraction, t_mul, one)
-            m_fac = np.power(m_mul, restart)
+            m_fac = _libm.power(m_mul, restart)
             cosine = half * m_fac * (one + _cos(_pi(dtype) * fraction))
             decayed = (one - alpha) * cosine + alpha
             return lr0 * decayed
@@ -739,7 +694,7 @@ def _restart_position(fraction, t_mul, one):
         restart = np.floor(fraction)
         return restart, fraction - restart
     restart = np.floor(_log(one - fraction * (one - t_mul)) / _log(t_mul))
-    t_pow = np.power(t_mul, restart)
+    t_pow = _libm.power(t_mul, restart)
     done = (one - t_pow) / (one - t_mul)
     return restart, (fraction - done) / t_pow
 

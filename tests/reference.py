@@ -1,4 +1,7 @@
 """Small NumPy references shared by the optimizer tests."""
+import ctypes
+import ctypes.util
+
 import numpy as np
 
 
@@ -19,3 +22,21 @@ def dedup(values, indices):
         sums[i] = sums[i] + values[k]
     summed = np.array([sums[i] for i in order], dtype=np.asarray(values).dtype)
     return np.array(order, np.int64), summed.reshape((len(order),) + np.shape(values)[1:])
+
+
+def _libm(name, ctype):
+    function = getattr(ctypes.CDLL(ctypes.util.find_library("m") or "libm.so.6"), name)
+    function.restype, function.argtypes = ctype, [ctype, ctype]
+    return function
+
+
+_POWF = _libm("powf", ctypes.c_float)
+_POW = _libm("pow", ctypes.c_double)
+
+
+def c_pow(x, y):
+    """``x ** y`` as the C library computes it in the precision of the NumPy scalar ``x``
+    (TensorFlow's scalar kernels), loaded independently of the package; NumPy's own
+    ``np.power`` depends on the CPU."""
+    kind = x.dtype.type
+    return kind((_POW if kind is np.float64 else _POWF)(float(x), float(y)))

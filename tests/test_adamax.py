@@ -6,7 +6,7 @@ import scipy.sparse as sp
 import optimizers
 from optimizers import Adamax, IndexedSlices, Variable
 from optimizers._kernels.adamax import adamax_rows
-from reference import f32, dedup
+from reference import c_pow, f32, dedup
 
 
 class Reference:
@@ -21,7 +21,7 @@ class Reference:
 
     def _b1p(self):
         self.t += 1
-        return np.power(self.b1, self.T(self.t))
+        return c_pow(self.b1, self.T(self.t))
 
     def dense(self, g):
         T, b1p = self.T, self._b1p()

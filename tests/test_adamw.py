@@ -7,7 +7,7 @@ import scipy.sparse as sp
 
 import optimizers
 from optimizers import Adam, AdamW, IndexedSlices, LazyAdam, Variable, schedules
-from reference import dedup as summed_rows
+from reference import c_pow, dedup as summed_rows
 
 CONFIG_KEYS = ["name", "learning_rate", "decay", "beta_1", "beta_2", "epsilon", "amsgrad",
                "weight_decay"]
@@ -21,7 +21,7 @@ def coefficients(dtype, step, lr=0.01, weight_decay=0.004, beta_1=0.9, beta_2=0.
     one = T(1)
     lr = T(np.float32(lr)) if not isinstance(lr, np.generic) else lr
     b1, b2 = T(np.float32(beta_1)), T(np.float32(beta_2))
-    b1p, b2p = np.power(b1, T(step)), np.power(b2, T(step))
+    b1p, b2p = c_pow(b1, T(step)), c_pow(b2, T(step))
     return {"b1": b1, "b2": b2, "eps": T(epsilon),
             "wd": lr * T(weight_decay),                      # lr * weight_decay
             "alpha": (lr * np.sqrt(one - b2p)) / (one - b1p)}
