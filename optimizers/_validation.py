@@ -61,22 +61,27 @@ class VariableTypeError(TypeError, ValueError):
 
 def check_variable(var, position):
     """Return the array that updates of ``var`` write into, or raise."""
-    if type(var) is Variable and var._value.dtype in FLOAT_DTYPES:
+    if (type(var) is Variable and var._value.dtype in FLOAT_DTYPES
+            and var._value.flags.writeable):
         return var._value                            # the common case, checked fast
     if isinstance(var, Variable):
         arr = var._value
         what = f"Variable '{var.name}'"
+    elif isinstance(var, (np.matrix, np.ma.MaskedArray)):
+        raise VariableTypeError(
+            f"Variable {position} is a {type(var).__name__}; pass a plain ndarray or an "
+            "optimizers.Variable (np.asarray(x) gives one).")
     elif isinstance(var, np.ndarray):
         arr = var
         what = f"Variable {position} (an ndarray)"
-        if not arr.flags.c_contiguous:
-            raise ValueError(f"{what} must be C-contiguous to be updated in place.")
-        if not arr.flags.writeable:
-            raise ValueError(f"{what} is read-only; it cannot be updated in place.")
     else:
         raise VariableTypeError(
             f"Variable {position} must be an optimizers.Variable or a writable C-contiguous "
             f"float ndarray; received {type(var).__name__}.")
+    if not arr.flags.c_contiguous:
+        raise ValueError(f"{what} must be C-contiguous to be updated in place.")
+    if not arr.flags.writeable:
+        raise ValueError(f"{what} is read-only; it cannot be updated in place.")
     if arr.dtype not in FLOAT_DTYPES:
         raise TypeError(
             f"{what} has dtype {arr.dtype}; optimizers update float16, float32 or float64 "

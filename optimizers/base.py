@@ -7,10 +7,12 @@ weights and config.  Subclasses supply only `_create_slots`,
 `_prepare_local`, `_resource_apply_dense`, `_resource_apply_sparse` and
 `get_config`, with TensorFlow 2.4's signatures.
 """
+import contextlib
 import functools
 import inspect
 import itertools
 import re
+import threading
 from collections import defaultdict
 
 import numpy as np
@@ -57,15 +59,41 @@ def _is_number(value):
     return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
 
 
-def _to_dtype(value, dtype):
+def _to_dtype(value, dtype, name="learning_rate", source="value"):
     """Cast a hyperparameter value to ``dtype`` the way TensorFlow does.
 
     Python numbers go through float32 first (``tf.cast`` of a Python float),
-    so a float64 variable sees ``f64(f32(x))``.
+    so a float64 variable sees ``f64(f32(x))``.  Anything but a real scalar
+    (a vector, ``None``, a string, a bool) raises an error naming the
+    hyperparameter ``name``; ``source`` says where the value came from.
     """
-    if isinstance(value, (int, float)):
-        value = np.float32(value)
-    return np.asarray(value).astype(dtype)[()]
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return dtype.type(np.float32(value))
+    try:
+        array = np.asarray(value)
+    except Exception:  # an object NumPy cannot read
+        array = np.asarray(None)
+    if array.dtype.kind not in "iuf":
+        raise TypeError(
+            f"Hyperparameter `{name}` must be a real number; its {source} is {value!r}.")
+    if array.ndim != 0:
+        raise ValueError(
+            f"Hyperparameter `{name}` must be a scalar; its {source} has shape "
+            f"{array.shape}.")
+    return array.astype(dtype)[()]
+
+
+def _base_array(array):
+    """The ndarray that owns ``array``'s memory (``array`` itself if it owns it)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def _note(exc, message):
+    """Add ``message`` to an exception from user code (Python >= 3.11)."""
+    if hasattr(exc, "add_note"):
+        exc.add_note(message)
 
 
 @functools.lru_cache(maxsize=None)
@@ -145,8 +173,13 @@ class Optimizer:
         d["_slot_names"] = []
         d["_weights"] = []
         d["_iterations"] = None
+        d["_own_weights"] = []          # weights that are not slots (iterations, ...)
+        d["_layouts"] = {}              # id(var) -> [var shape, [(slot, slot shape)]]
         d["_row_slots"] = RowSlotMap()
         d["_scratch"] = Scratch()
+        # One step at a time: scratch, row maps and slots are written with the
+        # GIL released, so concurrent calls are serialised (see `apply_gradients`).
+        d["_lock"] = threading.RLock()
         self._init_set_name(name)
         self._initial_decay = float(kwargs.get("decay") or 0.0)
         self.gradient_aggregator = gradient_aggregator
@@ -252,7 +285,10 @@ class Optimizer:
         `TypeError`, as in TensorFlow.
         """
         if isinstance(value, Variable):
-            pass
+            if value.shape != () or value.dtype.kind not in "iuf":
+                raise ValueError(
+                    f"Hyperparameter `{name}` must be a scalar; received a Variable of shape "
+                    f"{value.shape} and dtype {value.dtype}.")
         elif not (_is_number(value) or callable(value)
                   or (isinstance(value, np.ndarray) and value.ndim == 0
                       and value.dtype.kind in "fiu")):
@@ -288,12 +324,18 @@ class Optimizer:
         value = self._hyper[name]
         if isinstance(value, schedules.LearningRateSchedule):
             return value
+        source = "value"
         if callable(value) and not isinstance(value, Variable):
-            value = value()
+            try:
+                value = value()
+            except Exception as exc:
+                _note(exc, f"(raised by the callable of hyperparameter `{name}`)")
+                raise
+            source = "callable's result"
         if dtype is None:
             return value
         return _to_dtype(np.asarray(value) if isinstance(value, Variable) else value,
-                         compute_dtype(dtype))
+                         compute_dtype(dtype), name, source)
 
     def _serialize_hyperparameter(self, name):
         value = self._hyper[name]
@@ -328,6 +370,7 @@ class Optimizer:
                 f"{variable.shape} and dtype {variable.dtype}.")
         self._iterations = variable
         self._weights.append(variable)
+        self._own_weights.append(variable)
 
     def _step_count(self):
         return 0 if self._iterations is None else int(self._iterations)
@@ -352,6 +395,7 @@ class Optimizer:
         variable = Variable(self._initial_value(initializer, tuple(shape), dtype),
                             name=name, trainable=False)
         self._weights.append(variable)
+        self._own_weights.append(variable)
         return variable
 
     @staticmethod
@@ -395,10 +439,11 @@ class Optimizer:
         if slot_name not in per_var:
             arr = as_array(var)
             slot_shape = arr.shape if shape is None else tuple(shape)
-            per_var[slot_name] = Variable(
+            slot = per_var[slot_name] = Variable(
                 self._initial_value(initializer, slot_shape, arr.dtype),
                 name=f"{var_name(var)}/{slot_name}", trainable=False)
-            self._weights.append(per_var[slot_name])
+            self._weights.append(slot)
+            self._layouts.setdefault(key, [arr.shape, []])[1].append((slot, slot.shape))
         return per_var[slot_name]
 
     def get_slot(self, var, slot_name):
@@ -458,9 +503,13 @@ class Optimizer:
     def set_weights(self, weights):
         """Set the optimizer's weights from a list of arrays, as `get_weights` gives.
 
-        The list must have one array per weight, each of the weight's shape;
-        nothing is assigned unless all match.
+        The list must have one array per weight, each of the weight's shape
+        and a real dtype; nothing is assigned unless all match.
         """
+        with self._lock:
+            self._set_weights(weights)
+
+    def _set_weights(self, weights):
         params = self._weights
         weights = list(weights)
         if len(params) != len(weights):
@@ -471,14 +520,25 @@ class Optimizer:
                 + str(weights)[:50] + "...")
         if not params:
             return
-        values = [np.asarray(w) for w in weights]
-        for param, value in zip(params, values):
+        values = []
+        for param, weight in zip(params, weights):
+            try:
+                value = np.asarray(weight)
+                if value.dtype.kind == "O":
+                    value = value.astype(np.float64)     # numbers stored as objects
+                if value.dtype.kind not in "biuf":
+                    raise TypeError
+            except (TypeError, ValueError):
+                raise TypeError(
+                    f"Weight '{param.name}' must be set from a real array; received "
+                    f"{type(weight).__name__}.") from None
             if param.shape != value.shape:
                 raise ValueError(
                     f"Optimizer weight shape {param.shape} not compatible with provided "
-                    f"weight shape {value.shape}.")
+                    f"weight shape {value.shape} (weight '{param.name}').")
+            values.append(value.astype(param.dtype))
         for param, value in zip(params, values):
-            param.assign(value.astype(param.dtype))
+            param._value[...] = value
 
     # ------------------------------------------------------------------ #
     # Coefficients
@@ -488,7 +548,12 @@ class Optimizer:
         lr = self._get_hyper("learning_rate", dtype)
         step = dtype.type(self._step_count())
         if isinstance(lr, schedules.LearningRateSchedule):
-            lr = _to_dtype(np.asarray(lr(step)), dtype)
+            try:
+                value = lr(step)
+            except Exception as exc:
+                _note(exc, "(raised by the learning-rate schedule)")
+                raise
+            lr = _to_dtype(value, dtype, "learning_rate", "schedule's result")
         if self._initial_decay > 0.0:
             decay = self._get_hyper("decay", dtype)
             lr = lr / (dtype.type(1) + decay * step)
@@ -544,27 +609,149 @@ class Optimizer:
         Raises
         ------
         TypeError, ValueError
-            For malformed input, naming the variable.  Every gradient is
-            checked before anything changes: a rejected call leaves variables,
-            slots and `iterations` as they were.
+            For malformed input, naming the variable.  All or nothing: every
+            gradient, hyperparameter and constraint is checked (and user
+            callbacks run) before anything changes, so a rejected call
+            leaves variables, slots, hyperparameters and `iterations` as
+            they were.
+
+        Notes
+        -----
+        One optimizer may be shared by several Python threads: its calls
+        run one at a time (a lock per optimizer), each as a whole step, so
+        concurrent calls give the result of some serial order.
         """
+        with self._lock:
+            pairs = self._checked_pairs(grads_and_vars, experimental_aggregate_gradients)
+            var_list = [v for _, v in pairs]
+            with self._all_or_nothing():
+                self._check_step(pairs)
+                self._create_all_weights(var_list)
+                if not pairs:
+                    return self.iterations
+                owners = self._check_layouts(var_list)
+                pairs = self._unalias(pairs, owners)
+                apply_state = self._prepare(var_list)
+                staged = self._stage_constrained(pairs, apply_state)
+            # Commit: every check has passed and no user code runs from here.
+            for grad, var in pairs:
+                if id(var) in staged:
+                    self._write_back(var, *staged[id(var)])
+                else:
+                    self._apply_one(grad, var, apply_state)
+            self.iterations.assign_add(1)
+            return self.iterations
+
+    def _checked_pairs(self, grads_and_vars, aggregate):
+        """Filter, check, aggregate, clip and transform; check what came back."""
         pairs = check_pairs(filter_empty_gradients(grads_and_vars))
-        if experimental_aggregate_gradients and self.gradient_aggregator is not None:
+        if aggregate and self.gradient_aggregator is not None:
             pairs = check_pairs(filter_empty_gradients(
                 self.gradient_aggregator(pairs), "the output of `gradient_aggregator`"))
         pairs = self._transform_gradients(pairs)
         check_sparse_constraints(pairs)
-        var_list = [v for _, v in pairs]
-        self._check_distinct(var_list)
-        self._check_step(pairs)
-        self._create_all_weights(var_list)
-        if not pairs:
-            return self.iterations
-        apply_state = self._prepare(var_list)
-        for grad, var in pairs:
-            self._apply_one(grad, var, apply_state)
-        self.iterations.assign_add(1)
-        return self.iterations
+        self._check_distinct([v for _, v in pairs])
+        return pairs
+
+    @contextlib.contextmanager
+    def _all_or_nothing(self):
+        """Undo what the enclosed code did to the optimizer if it raises.
+
+        It may create ``iterations``, hyperparameter variables, weights and
+        slots and change scalar weights (Nadam's momentum cache); on an
+        exception all of that is put back as it was, then the exception
+        propagates.
+        """
+        attributes = dict(self.__dict__)
+        hyper = dict(self._hyper)
+        n_weights, n_own, n_names = (len(self._weights), len(self._own_weights),
+                                     len(self._slot_names))
+        scalars = [(w, w._value.copy()) for w in self._own_weights]
+        try:
+            yield
+        except BaseException:
+            created = {id(w) for w in self._weights[n_weights:]}
+            if created:
+                self._forget_slots(created)
+            del self._weights[n_weights:]
+            del self._own_weights[n_own:]
+            del self._slot_names[n_names:]
+            self.__dict__.update(attributes)
+            for key in set(self.__dict__) - set(attributes):
+                del self.__dict__[key]
+            self._hyper.clear()
+            self._hyper.update(hyper)
+            for weight, value in scalars:
+                weight._value[...] = value
+            raise
+
+    def _forget_slots(self, slot_ids):
+        """Remove the slots whose ids are in ``slot_ids`` (an undone step's)."""
+        for key in list(self._slots):
+            per_var = self._slots[key]
+            for name in [n for n, s in per_var.items() if id(s) in slot_ids]:
+                del per_var[name]
+            if not per_var:
+                del self._slots[key]
+                self._slot_owners.pop(key, None)
+        for key in list(self._layouts):
+            layout = self._layouts[key]
+            layout[1] = [(s, shape) for s, shape in layout[1] if id(s) not in slot_ids]
+            if not layout[1]:
+                del self._layouts[key]
+        self.__dict__.get("_view_cache", {}).clear()
+
+    def _check_layouts(self, var_list):
+        """Refuse variables whose array, or a slot's, changed shape or became
+        read-only since the slots were made (updates would write out of
+        bounds).  Returns the ids of the arrays owning the memory of these
+        variables and their slots."""
+        owners = set()
+        for var in var_list:
+            arr = as_array(var)
+            owners.add(id(_base_array(arr)))
+            layout = self._layouts.get(id(var))
+            if layout is None or self._slot_owners.get(id(var)) is not var:
+                continue
+            if arr.shape != layout[0]:
+                raise ValueError(
+                    f"Variable '{var_name(var)}' has shape {arr.shape}, but its slots were made "
+                    f"for shape {layout[0]}: was its array reshaped in place? Restore the "
+                    "shape, or use a new variable.")
+            for slot, shape in layout[1]:
+                value = slot._value
+                if value.shape != shape or not value.flags.writeable:
+                    raise ValueError(
+                        f"Slot '{slot.name}' of variable '{var_name(var)}' was reshaped or made "
+                        "read-only; it cannot be updated.")
+                owners.add(id(value))
+        return owners
+
+    @staticmethod
+    def _unalias(pairs, owners):
+        """Copy gradients that share memory with a variable or slot of this step.
+
+        TensorFlow's gradients are values taken before the step; a gradient
+        that is a view of an array the step writes (AdamW given the variable
+        itself) must not see the update.
+        """
+        out = None
+        for i, (grad, var) in enumerate(pairs):
+            if type(grad) is IndexedSlices:
+                if id(_base_array(grad.values)) in owners or id(_base_array(grad.indices)) in owners:
+                    copy = IndexedSlices(grad.values.copy(), grad.indices.copy(), grad.dense_shape)
+                    copy._unique = grad._unique
+                    grad = copy
+                else:
+                    continue
+            elif id(_base_array(grad)) in owners:
+                grad = grad.copy()
+            else:
+                continue
+            if out is None:
+                out = list(pairs)
+            out[i] = (grad, var)
+        return pairs if out is None else out
 
     def _check_step(self, pairs):
         """Subclass hook: refuse a step before anything changes (checked pairs)."""
@@ -594,21 +781,62 @@ class Optimizer:
                 fn(pairs), f"the output of `gradient_transformers[{i}]`"))
         return pairs
 
+    def _stage_constrained(self, pairs, apply_state):
+        """Update constrained variables on copies and apply their constraints.
+
+        Returns ``{id(var): (new value, new slot values)}`` to write back at
+        commit; raises (naming the variable) if a constraint raises or
+        returns anything but a float array of the variable's shape.
+        """
+        staged = {}
+        for grad, var in pairs:
+            constraint = getattr(var, "constraint", None)
+            if constraint is None:
+                continue
+            value, slots = self._update_copy(grad, var, apply_state)
+            try:
+                result = constraint(value)
+            except Exception as exc:
+                _note(exc, f"(raised by the constraint of variable '{var_name(var)}')")
+                raise
+            result = self._check_constraint_output(result, var)
+            staged[id(var)] = (result, slots)
+        return staged
+
+    @staticmethod
+    def _check_constraint_output(result, var):
+        arr = as_array(var)
+        try:
+            result = np.asarray(result)
+        except Exception:  # an object NumPy cannot read
+            result = np.asarray(None)
+        if result.dtype.kind != "f":
+            raise TypeError(
+                f"The constraint of variable '{var_name(var)}' returned "
+                f"{type(result).__name__} of dtype {result.dtype}; expected a float array of "
+                f"shape {arr.shape}.")
+        if result.shape != arr.shape:
+            raise ValueError(
+                f"The constraint of variable '{var_name(var)}' returned shape {result.shape}; "
+                f"expected {arr.shape}.")
+        return result
+
     def _apply_one(self, grad, var, apply_state):
-        dense, sparse, sparse_dup = self._appliers()
+        """Update ``var`` in place (float16: in float32, rounded once)."""
         if as_array(var).dtype == np.float16:
-            self._apply_in_float32(grad, var, apply_state)
-        elif type(grad) is IndexedSlices:
+            self._write_back(var, *self._update_copy(grad, var, apply_state))
+        else:
+            self._apply_update(grad, var, apply_state)
+
+    def _apply_update(self, grad, var, apply_state):
+        dense, sparse, sparse_dup = self._appliers()
+        if type(grad) is IndexedSlices:
             if grad._unique:
                 sparse(grad.values, var, grad.indices, apply_state)
             else:
                 sparse_dup(grad.values, var, grad.indices, apply_state)
         else:
             dense(grad, var, apply_state)
-            constraint = getattr(var, "constraint", None)
-            if constraint is not None:
-                arr = as_array(var)
-                arr[...] = np.asarray(constraint(arr), dtype=arr.dtype)
 
     def _appliers(self):
         """The three update methods, each called as ``f(*args, apply_state)``."""
@@ -631,32 +859,36 @@ class Optimizer:
             return method(*args, apply_state=apply_state)
         return method(*args)
 
-    def _apply_in_float32(self, grad, var, apply_state):
-        """Update a float16 variable and its slots in float32, rounding once."""
-        shadow = Variable(as_array(var).astype(np.float32), name=var_name(var),
-                          constraint=getattr(var, "constraint", None))
-        key = id(var)
-        slots16 = self._slots.get(key, {})
-        self._slots[id(shadow)] = {
-            n: Variable(as_array(s).astype(np.float32), name=s.name) for n, s in slots16.items()}
-        self._slot_owners[id(shadow)] = shadow
+    def _update_copy(self, grad, var, apply_state):
+        """Apply ``var``'s update to copies of it and its slots, in the compute
+        dtype (float32 for float16); return ``(new value, {slot name: new
+        value})``.  ``var`` and its slots are not touched."""
+        dtype = compute_dtype(as_array(var).dtype)
+        shadow = Variable(as_array(var).astype(dtype), name=var_name(var))
+        key = id(shadow)
+        self._slots[key] = {n: Variable(as_array(s).astype(dtype), name=s.name)
+                            for n, s in self._slots.get(id(var), {}).items()}
+        self._slot_owners[key] = shadow
         try:
             if isinstance(grad, IndexedSlices):
-                grad32 = IndexedSlices(grad.values.astype(np.float32), grad.indices,
-                                       grad.dense_shape)
-                grad32._unique = grad._unique
+                cast = IndexedSlices(grad.values.astype(dtype), grad.indices, grad.dense_shape)
+                cast._unique = grad._unique
             else:
-                grad32 = grad.astype(np.float32)
-            self._apply_one(grad32, shadow, apply_state)
-            as_array(var)[...] = as_array(shadow)
-            for n, s in self._slots[id(shadow)].items():
-                as_array(slots16[n])[...] = as_array(s)
+                cast = grad.astype(dtype)
+            self._apply_update(cast, shadow, apply_state)
+            return shadow._value, {n: s._value for n, s in self._slots[key].items()}
         finally:
-            del self._slots[id(shadow)]
-            del self._slot_owners[id(shadow)]
+            del self._slots[key]
+            del self._slot_owners[key]
             cache = self.__dict__.get("_view_cache", {})
-            for key in [k for k in cache if k[0] == id(shadow)]:
-                del cache[key]
+            for k in [k for k in cache if k[0] == key]:
+                del cache[k]
+
+    def _write_back(self, var, value, slots):
+        """Commit `_update_copy`'s results (rounded to the variable's dtype)."""
+        as_array(var)[...] = value
+        for name, slot_value in slots.items():
+            as_array(self._slots[id(var)][name])[...] = slot_value
 
     def _resource_apply_dense(self, grad, handle, apply_state):
         """Update ``handle`` in place with the dense gradient ``grad`` (override)."""
