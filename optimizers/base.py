@@ -189,6 +189,16 @@ class Optimizer:
         self.global_clipnorm = kwargs.get("global_clipnorm")
         self.clipvalue = kwargs.get("clipvalue")
 
+    def __getstate__(self):
+        # A lock is not copied: a copy gets a lock of its own.
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.__dict__["_lock"] = threading.RLock()
+
     def _init_set_name(self, name):
         if not name:
             base = _snake_case(type(self).__name__)
@@ -524,14 +534,16 @@ class Optimizer:
         for param, weight in zip(params, weights):
             try:
                 value = np.asarray(weight)
-                if value.dtype.kind == "O":
-                    value = value.astype(np.float64)     # numbers stored as objects
+                if value.dtype.kind == "O":             # numbers stored as objects
+                    if not all(_is_number(x) for x in value.flat):
+                        raise TypeError
+                    value = value.astype(np.float64)
                 if value.dtype.kind not in "biuf":
                     raise TypeError
             except (TypeError, ValueError):
                 raise TypeError(
                     f"Weight '{param.name}' must be set from a real array; received "
-                    f"{type(weight).__name__}.") from None
+                    f"{type(weight).__name__} {str(weight)[:40]}.") from None
             if param.shape != value.shape:
                 raise ValueError(
                     f"Optimizer weight shape {param.shape} not compatible with provided "

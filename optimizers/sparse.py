@@ -132,12 +132,99 @@ def check_indexed_slices(grad, var, name):
     return np.ascontiguousarray(values), indices
 
 
+def _malformed(name, fmt, problem):
+    return ValueError(f"Gradient for variable '{name}' is a malformed {fmt.upper()} matrix: "
+                      f"{problem}.")
+
+
+def _index_array(array, what, name, fmt):
+    """One index array of a scipy.sparse gradient: 1-D integers, as int32 or int64."""
+    array = np.asarray(array)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"Gradient for variable '{name}' is a malformed {fmt.upper()} matrix: "
+                        f"`{what}` has dtype {array.dtype}; expected integers.")
+    if array.ndim != 1:
+        raise _malformed(name, fmt, f"`{what}` has shape {array.shape}; expected 1-D")
+    if array.dtype not in (np.int32, np.int64):
+        if array.size and array.dtype.kind == "u" and array.max() > np.iinfo(np.int64).max:
+            raise _malformed(name, fmt, f"`{what}` holds {array.max()}, beyond int64")
+        array = array.astype(np.int64)
+    return np.ascontiguousarray(array)
+
+
+def _check_range(array, limit, what, name, fmt):
+    if array.size and (array.min() < 0 or array.max() >= limit):
+        bad = array[(array < 0) | (array >= limit)][0]
+        raise _malformed(name, fmt, f"`{what}` holds {bad}, out of range [0, {limit})")
+
+
+def _data_array(data, ndim, name, fmt):
+    data = np.asarray(data)
+    if data.ndim != ndim:
+        raise _malformed(name, fmt, f"`data` has {data.ndim} dimensions; expected {ndim}")
+    return data
+
+
+def _check_compressed(grad, n_major, n_minor, name):
+    """Check the arrays of a CSC or BSR matrix before SciPy converts it."""
+    fmt = grad.format
+    indptr = _index_array(grad.indptr, "indptr", name, fmt)
+    indices = _index_array(grad.indices, "indices", name, fmt)
+    data = _data_array(grad.data, 1 if fmt == "csc" else 3, name, fmt)
+    if len(indptr) != n_major + 1:
+        raise _malformed(name, fmt, f"`indptr` has {len(indptr)} entries; expected "
+                                    f"{n_major + 1}")
+    nnz = int(indptr[-1])
+    if indptr[0] != 0 or np.any(indptr[1:] < indptr[:-1]) or nnz > min(len(indices), len(data)):
+        raise _malformed(name, fmt, "`indptr` must start at 0, never decrease and end within "
+                                    "the data")
+    _check_range(indices[:nnz], n_minor, "indices", name, fmt)
+
+
+def _check_coo(grad, shape, name):
+    coords = grad.coords if hasattr(grad, "coords") else (grad.row, grad.col)
+    if len(coords) != 2:
+        raise _malformed(name, "coo", f"{len(coords)} coordinate arrays; expected 2")
+    data = _data_array(grad.data, 1, name, "coo")
+    for what, array, limit in zip(("row", "col"), coords, shape):
+        array = _index_array(array, what, name, "coo")
+        if len(array) != len(data):
+            raise _malformed(name, "coo", f"`{what}` has {len(array)} entries for "
+                                          f"{len(data)} values")
+        _check_range(array, limit, what, name, "coo")
+
+
+def _to_csr(grad, var, name):
+    """``grad`` as CSR, every array checked before SciPy's compiled code reads it."""
+    fmt = grad.format
+    if fmt == "csr":
+        return grad
+    if fmt == "csc":
+        _check_compressed(grad, var.shape[1], var.shape[0], name)
+    elif fmt == "bsr":
+        rows, cols = (int(b) for b in grad.blocksize)
+        if rows < 1 or cols < 1 or var.shape[0] % rows or var.shape[1] % cols or \
+                np.shape(grad.data)[1:] != (rows, cols):
+            raise _malformed(name, fmt, f"blocks of {grad.blocksize} do not tile "
+                                        f"{var.shape} or do not match `data`")
+        _check_compressed(grad, var.shape[0] // rows, var.shape[1] // cols, name)
+    else:
+        if fmt != "coo":
+            try:                    # dok, lil, dia: SciPy converts them in Python
+                grad = grad.tocoo()
+            except Exception as exc:
+                raise _malformed(name, fmt, f"it could not be converted ({exc})") from None
+        _check_coo(grad, var.shape, name)
+    return grad.tocsr()
+
+
 def from_scipy(grad, var, name):
     """Turn a ``scipy.sparse`` gradient into the `IndexedSlices` of its rows.
 
     Every row with at least one stored entry (explicit zeros included) is
     a touched row; its values are the dense row.  Reads CSR directly: cost
-    is O(nnz + touched rows x columns).
+    is O(nnz + touched rows x columns).  Other formats are checked (every
+    index in range, consistent lengths), then converted to CSR.
     """
     if var.ndim != 2:
         raise ValueError(
@@ -148,33 +235,38 @@ def from_scipy(grad, var, name):
             f"Gradient for variable '{name}' has shape {tuple(grad.shape)}; expected "
             f"{var.shape}.")
     _check_float_dtype(np.dtype(grad.dtype), var, name, "Gradient")
-    csr = grad if grad.format == "csr" else grad.tocsr()
-    indptr, indices, data = csr.indptr, csr.indices, csr.data
-    if indices.dtype != indptr.dtype:
-        indices = indices.astype(indptr.dtype)
+    csr = _to_csr(grad, var, name)
+    indptr = _index_array(csr.indptr, "indptr", name, "csr")
+    indices = _index_array(csr.indices, "indices", name, "csr")
+    data = _data_array(csr.data, 1, name, "csr")
+    _check_float_dtype(data.dtype, var, name, "Gradient data")
+    if indices.dtype != indptr.dtype:       # never narrow: int64 throughout
+        indptr, indices = indptr.astype(np.int64), indices.astype(np.int64)
     if len(indptr) != var.shape[0] + 1:
-        raise ValueError(f"Gradient for variable '{name}' is a malformed CSR matrix: "
-                         f"indptr has {len(indptr)} entries for {var.shape[0]} rows.")
+        raise _malformed(name, "csr", f"`indptr` has {len(indptr)} entries for "
+                                      f"{var.shape[0]} rows")
+    kernel_data = data.astype(np.float32) if data.dtype == np.float16 else data
     try:
-        rows, values = csr_touched_rows(np.ascontiguousarray(indptr),
-                                        np.ascontiguousarray(indices),
-                                        np.ascontiguousarray(data), var.shape[1])
+        rows, values = csr_touched_rows(indptr, indices, np.ascontiguousarray(kernel_data),
+                                        var.shape[1])
     except MalformedCSR as exc:
-        raise ValueError(f"Gradient for variable '{name}' is a malformed CSR matrix: "
-                         f"{exc}.") from None
-    out = IndexedSlices(values, rows, var.shape)
+        raise _malformed(name, "csr", str(exc)) from None
+    out = IndexedSlices(values.astype(data.dtype, copy=False), rows, var.shape)
     out._unique = True
     return out
 
 
 def to_indexed_slices(grad, var, name):
-    """Validate any sparse gradient; return a checked `IndexedSlices`."""
+    """Validate any sparse gradient; return a checked `IndexedSlices`.
+
+    Only rows read from a scipy.sparse matrix here are known to be unique:
+    an `IndexedSlices` that came from elsewhere (a gradient transformer may
+    have rewritten its indices) has its repeats summed.
+    """
     if scipy.sparse.issparse(grad):
         return from_scipy(grad, var, name)
     values, indices = check_indexed_slices(grad, var, name)
-    out = IndexedSlices(values, indices, var.shape)
-    out._unique = getattr(grad, "_unique", False)
-    return out
+    return IndexedSlices(values, indices, var.shape)
 
 
 class RowSlotMap:

@@ -10,9 +10,11 @@ process may run on).  Builds without OpenMP always use one thread.
 """
 import os
 
+import numpy as np
+
 from ._kernels.parallel import openmp_enabled, openmp_max_threads
 
-__all__ = ["get_num_threads", "set_num_threads", "openmp_enabled", "threads_for"]
+__all__ = ["get_num_threads", "set_num_threads", "max_threads", "openmp_enabled", "threads_for"]
 
 # Below this many elements touched, a step runs on one thread (measured:
 # starting a parallel region costs a few microseconds, about as much as
@@ -23,13 +25,22 @@ _num_threads = None
 _default = None
 
 
+def max_threads():
+    """The most threads `set_num_threads` accepts: 4 per core, at least 64.
+
+    More only costs (each thread needs a stack, and creating tens of
+    thousands fails and kills the process inside the OpenMP runtime).
+    """
+    return max(64, 4 * (os.cpu_count() or 1))
+
+
 def _default_threads():
     global _default
     if _default is None:
         n = openmp_max_threads() if openmp_enabled() else 1
         if "OMP_NUM_THREADS" not in os.environ and hasattr(os, "sched_getaffinity"):
             n = min(n, len(os.sched_getaffinity(0)))
-        _default = max(1, n)
+        _default = max(1, min(n, max_threads()))
     return _default
 
 
@@ -41,14 +52,19 @@ def get_num_threads():
 def set_num_threads(n):
     """Set the number of threads the kernels may use (``None``: the default).
 
-    Raises `ValueError` unless ``n`` is a positive integer or None.
+    Raises `ValueError` unless ``n`` is None or an integer in
+    ``[1, max_threads()]``.
     """
     global _num_threads
     if n is None:
         _num_threads = None
         return
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"`n` must be a positive integer or None; received {n!r}.")
+    if n > max_threads():
+        raise ValueError(
+            f"`n` must be at most {max_threads()} on this machine; received {n}.")
+    n = int(n)
     _num_threads = n if openmp_enabled() else 1
 
 
