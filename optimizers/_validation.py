@@ -150,3 +150,18 @@ def check_global_clip_dtypes(pairs):
         raise ValueError(
             "`global_clipnorm` needs every gradient in one dtype; received "
             f"{sorted(d.name for d in dtypes)}.")
+
+
+def check_number(name, value):
+    """Return ``value`` if it is a real number (a Python or NumPy scalar, or a
+    0-d real array); raise `TypeError` naming the argument ``name`` if not."""
+    if isinstance(value, bool) or not (
+            isinstance(value, (int, float, np.integer, np.floating))
+            or (isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf")):
+        raise TypeError(f"`{name}` must be a real number; received {value!r}.")
+    return value
+
+
+def default_epsilon(epsilon):
+    """TensorFlow's ``epsilon or 1e-7``, for real numbers only."""
+    return 1e-7 if epsilon is None else (check_number("epsilon", epsilon) or 1e-7)

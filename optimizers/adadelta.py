@@ -3,6 +3,7 @@ import numpy as np
 
 from ._dense import blocks
 from ._kernels.adadelta import adadelta_rows
+from ._validation import default_epsilon
 from .base import Optimizer
 from .sparse import as_rows
 from .threads import threads_for
@@ -48,7 +49,7 @@ class Adadelta(Optimizer):
         self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
         self._set_hyper("decay", self._initial_decay)
         self._set_hyper("rho", rho)
-        self.epsilon = epsilon or 1e-7
+        self.epsilon = default_epsilon(epsilon)
 
     def _create_slots(self, var_list):
         for name in ("accum_grad", "accum_var"):

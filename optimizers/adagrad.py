@@ -3,6 +3,7 @@ import numpy as np
 
 from ._dense import blocks
 from ._kernels.adagrad import adagrad_rows
+from ._validation import check_number, default_epsilon
 from .base import Optimizer
 from .sparse import as_rows
 from .threads import threads_for
@@ -58,7 +59,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
                  name="Adagrad", **kwargs):
-        if initial_accumulator_value < 0.0:
+        if check_number("initial_accumulator_value", initial_accumulator_value) < 0.0:
             raise ValueError(
                 "initial_accumulator_value must be non-negative: "
                 f"{initial_accumulator_value}")
@@ -68,7 +69,7 @@ class Adagrad(Optimizer):
         self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
         self._set_hyper("decay", self._initial_decay)
         self._initial_accumulator_value = initial_accumulator_value
-        self.epsilon = epsilon or 1e-7
+        self.epsilon = default_epsilon(epsilon)
 
     def _create_slots(self, var_list):
         for var in var_list:

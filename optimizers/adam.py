@@ -4,6 +4,7 @@ import numpy as np
 from ._dense import blocks
 from ._libm import power
 from ._kernels.adam import adam_sparse_whole
+from ._validation import default_epsilon
 from .base import Optimizer
 from .sparse import as_rows
 from .threads import threads_for
@@ -87,7 +88,7 @@ class Adam(Optimizer):
         self._set_hyper("decay", self._initial_decay)
         self._set_hyper("beta_1", beta_1)
         self._set_hyper("beta_2", beta_2)
-        self.epsilon = epsilon or 1e-7
+        self.epsilon = default_epsilon(epsilon)
         self.amsgrad = amsgrad
 
     def _slot_list(self):

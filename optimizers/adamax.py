@@ -4,6 +4,7 @@ import numpy as np
 from ._dense import blocks
 from ._libm import power
 from ._kernels.adamax import adamax_rows
+from ._validation import default_epsilon
 from .base import Optimizer
 from .sparse import as_rows
 from .threads import threads_for
@@ -41,7 +42,7 @@ class Adamax(Optimizer):
         self._set_hyper("decay", self._initial_decay)
         self._set_hyper("beta_1", beta_1)
         self._set_hyper("beta_2", beta_2)
-        self.epsilon = epsilon or 1e-7
+        self.epsilon = default_epsilon(epsilon)
 
     def _create_slots(self, var_list):
         for name in ("m", "v"):

@@ -4,6 +4,7 @@ import numpy as np
 from ._dense import blocks
 from ._libm import power_into
 from ._kernels.ftrl import ftrl_rows
+from ._validation import check_number
 from .base import DEVICE, Optimizer, compute_dtype
 from .sparse import IndexedSlices, as_rows
 from .threads import threads_for
@@ -13,6 +14,7 @@ __all__ = ["Ftrl"]
 
 
 def _check_sign(name, value, sign):
+    check_number(name, value)
     bad = value > 0 if sign == "negative" else value < 0
     if bad:
         raise ValueError(f"`{name}` needs to be {sign} or zero. Received: {name}={value}.")

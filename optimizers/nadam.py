@@ -4,6 +4,7 @@ import numpy as np
 from ._dense import blocks
 from ._libm import power
 from ._kernels.nadam import nadam_sparse_whole
+from ._validation import default_epsilon
 from .base import Optimizer, compute_dtype
 from .schedules import LearningRateSchedule
 from .sparse import as_rows
@@ -60,7 +61,7 @@ class Nadam(Optimizer):
         self._set_hyper("decay", self._initial_decay)
         self._set_hyper("beta_1", beta_1)
         self._set_hyper("beta_2", beta_2)
-        self.epsilon = epsilon or 1e-7
+        self.epsilon = default_epsilon(epsilon)
         self._m_cache = None
         self._m_cache_read = None
 

@@ -3,6 +3,7 @@ import numpy as np
 
 from ._dense import blocks
 from ._kernels.rmsprop import rmsprop_momentum_rows, rmsprop_sparse_whole
+from ._validation import default_epsilon
 from .base import Optimizer
 from .sparse import as_rows
 from .threads import threads_for
@@ -66,7 +67,7 @@ class RMSprop(Optimizer):
                 f"`momentum` must be between [0, 1]. Received: momentum={momentum} (of type "
                 f"{type(momentum)}).")
         self._set_hyper("momentum", momentum)
-        self.epsilon = epsilon or 1e-7
+        self.epsilon = default_epsilon(epsilon)
         self.centered = bool(centered)
 
     def _create_slots(self, var_list):

@@ -489,3 +489,34 @@ def test_no_warnings_from_a_refused_step():
         with pytest.raises(ValueError):
             opt.apply_gradients([(_indexed(_values(), [0, 99, 1]), vs[1])])
     assert math.isfinite(float(np.asarray(vs[1]).sum()))
+
+
+NUMERIC_ARGUMENTS = [(optimizers.Adam, "epsilon"), (optimizers.Adamax, "epsilon"),
+                     (optimizers.Nadam, "epsilon"), (optimizers.Adadelta, "epsilon"),
+                     (optimizers.RMSprop, "epsilon"), (optimizers.Adagrad, "epsilon"),
+                     (optimizers.Adagrad, "initial_accumulator_value"),
+                     (optimizers.Ftrl, "initial_accumulator_value"),
+                     (optimizers.Ftrl, "learning_rate_power"),
+                     (optimizers.Ftrl, "l1_regularization_strength"),
+                     (optimizers.SGD, "momentum"), (optimizers.Adam, "beta_1"),
+                     (optimizers.RMSprop, "rho"), (optimizers.SGD, "learning_rate")]
+
+
+@pytest.mark.parametrize("value", ["0.1", np.array([0.1, 0.2]), [0.1], {"a": 1}, True])
+@pytest.mark.parametrize("cls, argument", NUMERIC_ARGUMENTS,
+                         ids=[f"{c.__name__}-{a}" for c, a in NUMERIC_ARGUMENTS])
+def test_numeric_arguments_refuse_non_numbers(cls, argument, value):
+    with pytest.raises((TypeError, ValueError), match=argument):
+        cls(**{argument: value})
+
+
+@pytest.mark.parametrize("value", [np.float32(0.5), np.float64(0.5), np.array(0.5)])
+@pytest.mark.parametrize("cls, argument", NUMERIC_ARGUMENTS,
+                         ids=[f"{c.__name__}-{a}" for c, a in NUMERIC_ARGUMENTS])
+def test_numeric_arguments_take_numpy_scalars(cls, argument, value):
+    if argument in ("learning_rate_power",):
+        value = -value
+    opt = cls(**{argument: value})
+    v = variables()[0]
+    opt.apply_gradients([(gradient("indexed", v), v)])
+    assert np.all(np.isfinite(np.asarray(v)))
