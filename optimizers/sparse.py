@@ -74,8 +74,13 @@ def _check_float_dtype(dtype, var, name, what):
 
 
 def check_indices(indices, n_rows, name):
-    """Validate row indices; return them C-contiguous, int32 or int64."""
-    indices = np.asarray(indices)
+    """Validate row indices; return a private C-contiguous int32 or int64 copy.
+
+    The copy is taken first and checked: nothing that runs later in the step
+    (another thread, a schedule, a constraint) can change the indices the
+    kernels read.
+    """
+    indices = np.array(indices, order="C", copy=True)
     if indices.dtype.kind not in "iu":
         detail = ""
         if indices.dtype.kind in "fc" and indices.size and not np.all(np.isfinite(indices)):
@@ -87,6 +92,10 @@ def check_indices(indices, n_rows, name):
         raise ValueError(
             f"Indices of the gradient for variable '{name}' must be 1-D; received shape "
             f"{indices.shape}.")
+    if len(indices) > np.iinfo(np.int32).max:
+        raise ValueError(
+            f"Gradient for variable '{name}' has {len(indices)} indices; at most 2**31 - 1 "
+            "are supported in one step.")
     if indices.size:
         low, high = indices.min(), indices.max()
         if low < 0:
@@ -101,7 +110,7 @@ def check_indices(indices, n_rows, name):
                 f"out of range [0, {n_rows}).")
     if indices.dtype not in (np.int32, np.int64):
         indices = indices.astype(np.int64)
-    return np.ascontiguousarray(indices)
+    return indices
 
 
 def check_indexed_slices(grad, var, name):

@@ -230,8 +230,43 @@ def run_threads_case(name, kind, same_variable):
     return {"error": errors[0] if errors else None, "message": "", "unchanged": same}
 
 
+def run_mutation_case(name, where):
+    """User code that runs after the checks (a learning-rate callable, a
+    constraint of another variable) rewrites the indices of a gradient to
+    out-of-range rows: the step must use the indices as they were checked."""
+    outcomes = []
+    for mutate in (True, False):
+        opt = OPTIMIZERS[name]()
+        vs = variables()
+        rows = np.array([5, 2, 5, 0])
+        grad = IndexedSlices(np.ones((4, SHAPE[1]), np.float32), rows, SHAPE)
+
+        def hostile(*args):
+            if mutate:
+                rows[:] = 10**9
+            return args[0] if args else 0.01
+
+        if where == "learning_rate":
+            opt._hyper["learning_rate"] = hostile
+            constrained = Variable(np.zeros(3, np.float32), name="constrained")
+        else:
+            constrained = Variable(np.zeros(3, np.float32), name="constrained",
+                                   constraint=hostile)
+        try:
+            opt.apply_gradients([(np.ones(3, np.float32), constrained), (grad, vs[1])])
+        except Exception as exc:  # reported to the parent
+            return {"error": type(exc).__name__, "message": str(exc), "unchanged": False}
+        outcomes.append(snapshot(opt, vs)["variables"])
+    return {"error": None, "message": "", "unchanged": outcomes[0] == outcomes[1]}
+
+
 def main():
     results = {}
+    for name in OPTIMIZERS:
+        for where in ("learning_rate", "constraint"):
+            key = f"mutation/{name}/{where}"
+            print("start", key, file=sys.stderr, flush=True)
+            results[key] = run_mutation_case(name, where)
     for case in CRASH_CASES:
         for name in OPTIMIZERS:
             key = f"{case}/{name}"

@@ -61,6 +61,14 @@ def test_variable_reshaped_in_place_is_refused(isolated, name, kind):
     assert result["unchanged"]
 
 
+@pytest.mark.parametrize("where", ["learning_rate", "constraint"])
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_user_code_after_the_checks_cannot_change_the_indices(isolated, name, where):
+    result = isolated[f"mutation/{name}/{where}"]
+    assert result["error"] is None, result
+    assert result["unchanged"], "the step did not use the indices as they were checked"
+
+
 @pytest.mark.parametrize("same", ["disjoint", "same"])
 @pytest.mark.parametrize("kind", ["dense", "indexed", "csr"])
 @pytest.mark.parametrize("name", ["sgd", "adam", "ftrl", "nadam"])
