@@ -7,7 +7,6 @@ weights and config.  Subclasses supply only `_create_slots`,
 `_prepare_local`, `_resource_apply_dense`, `_resource_apply_sparse` and
 `get_config`, with TensorFlow 2.4's signatures.
 """
-import contextlib
 import functools
 import inspect
 import itertools
@@ -501,7 +500,12 @@ class Optimizer:
     def _create_all_weights(self, var_list):
         _ = self.iterations
         self._create_hypers()
-        self._create_slots(var_list)
+        # `_create_slots` is idempotent; variables that have slots are skipped
+        # (creation order among the new ones is unchanged).
+        owners = self._slot_owners
+        new = [v for v in var_list if owners.get(id(v)) is not v]
+        if new:
+            self._create_slots(new)
 
     def get_weights(self):
         """Return the values of `weights` as NumPy arrays (``iterations`` first).
@@ -636,7 +640,8 @@ class Optimizer:
         with self._lock:
             pairs = self._checked_pairs(grads_and_vars, experimental_aggregate_gradients)
             var_list = [v for _, v in pairs]
-            with self._all_or_nothing():
+            mark = self._mark()
+            try:
                 self._check_step(pairs)
                 self._create_all_weights(var_list)
                 if not pairs:
@@ -645,6 +650,9 @@ class Optimizer:
                 pairs = self._unalias(pairs, owners)
                 apply_state = self._prepare(var_list)
                 staged = self._stage_constrained(pairs, apply_state)
+            except BaseException:
+                self._undo(mark)
+                raise
             # Commit: every check has passed and no user code runs from here.
             for grad, var in pairs:
                 if id(var) in staged:
@@ -665,37 +673,33 @@ class Optimizer:
         self._check_distinct([v for _, v in pairs])
         return pairs
 
-    @contextlib.contextmanager
-    def _all_or_nothing(self):
-        """Undo what the enclosed code did to the optimizer if it raises.
+    def _mark(self):
+        """What `_undo` needs to put the optimizer back as it is now.
 
-        It may create ``iterations``, hyperparameter variables, weights and
-        slots and change scalar weights (Nadam's momentum cache); on an
-        exception all of that is put back as it was, then the exception
-        propagates.
+        Before the commit a step may create ``iterations``, hyperparameter
+        variables, weights and slots, and change non-slot weights (Nadam's
+        momentum cache).
         """
-        attributes = dict(self.__dict__)
-        hyper = dict(self._hyper)
-        n_weights, n_own, n_names = (len(self._weights), len(self._own_weights),
-                                     len(self._slot_names))
-        scalars = [(w, w._value.copy()) for w in self._own_weights]
-        try:
-            yield
-        except BaseException:
-            created = {id(w) for w in self._weights[n_weights:]}
-            if created:
-                self._forget_slots(created)
-            del self._weights[n_weights:]
-            del self._own_weights[n_own:]
-            del self._slot_names[n_names:]
-            self.__dict__.update(attributes)
-            for key in set(self.__dict__) - set(attributes):
-                del self.__dict__[key]
-            self._hyper.clear()
-            self._hyper.update(hyper)
-            for weight, value in scalars:
-                weight._value[...] = value
-            raise
+        return (dict(self.__dict__), dict(self._hyper),
+                len(self._weights), len(self._own_weights), len(self._slot_names),
+                [(w, w._value.copy()) for w in self._own_weights])
+
+    def _undo(self, mark):
+        """Put the optimizer back as it was at `_mark` (a failed step)."""
+        attributes, hyper, n_weights, n_own, n_names, values = mark
+        created = {id(w) for w in self._weights[n_weights:]}
+        if created:
+            self._forget_slots(created)
+        del self._weights[n_weights:]
+        del self._own_weights[n_own:]
+        del self._slot_names[n_names:]
+        for key in set(self.__dict__) - set(attributes):
+            del self.__dict__[key]
+        self.__dict__.update(attributes)
+        self._hyper.clear()
+        self._hyper.update(hyper)
+        for weight, value in values:
+            weight._value[...] = value
 
     def _forget_slots(self, slot_ids):
         """Remove the slots whose ids are in ``slot_ids`` (an undone step's)."""
@@ -719,11 +723,12 @@ class Optimizer:
         bounds).  Returns the ids of the arrays owning the memory of these
         variables and their slots."""
         owners = set()
+        layouts, slot_owners = self._layouts, self._slot_owners
         for var in var_list:
-            arr = as_array(var)
-            owners.add(id(_base_array(arr)))
-            layout = self._layouts.get(id(var))
-            if layout is None or self._slot_owners.get(id(var)) is not var:
+            arr = var._value if type(var) is Variable else var
+            owners.add(id(arr if arr.base is None else _base_array(arr)))
+            layout = layouts.get(id(var))
+            if layout is None or slot_owners.get(id(var)) is not var:
                 continue
             if arr.shape != layout[0]:
                 raise ValueError(
@@ -750,13 +755,14 @@ class Optimizer:
         out = None
         for i, (grad, var) in enumerate(pairs):
             if type(grad) is IndexedSlices:
-                if id(_base_array(grad.values)) in owners or id(_base_array(grad.indices)) in owners:
-                    copy = IndexedSlices(grad.values.copy(), grad.indices.copy(), grad.dense_shape)
+                # (indices are always a private copy: see `check_indices`)
+                if id(_base_array(grad.values)) in owners:
+                    copy = IndexedSlices(grad.values.copy(), grad.indices, grad.dense_shape)
                     copy._unique = grad._unique
                     grad = copy
                 else:
                     continue
-            elif id(_base_array(grad)) in owners:
+            elif id(grad if grad.base is None else _base_array(grad)) in owners:
                 grad = grad.copy()
             else:
                 continue
