@@ -7,6 +7,8 @@ NumPy's code paths.
 """
 import ctypes
 import ctypes.util
+import os
+import re
 import warnings
 
 import numpy as np
@@ -93,3 +95,16 @@ def test_power_into_refuses_mismatched_lengths():
     x = np.ones(4, np.float32)
     with pytest.raises(ValueError, match="4"):
         _libm.power_into(x, 2.0, np.empty(3, np.float32))
+
+
+def test_reduced_dispatch_took_effect():
+    """Under CI's reduced-dispatch runs, NumPy really runs without the targets."""
+    disabled = os.environ.get("NPY_DISABLE_CPU_FEATURES", "").strip()
+    if not disabled:
+        pytest.skip("NumPy runs with its full dispatch here")
+    try:
+        from numpy._core import _multiarray_umath as umath
+    except ImportError:  # NumPy 1.x
+        from numpy.core import _multiarray_umath as umath
+    for target in re.split(r"[\s,]+", disabled):
+        assert not umath.__cpu_features__.get(target), target

@@ -1,10 +1,12 @@
-"""Print values of ``NPY_DISABLE_CPU_FEATURES`` that cut NumPy's run-time dispatch down.
+"""Print environment settings that make this machine run older CPUs' code paths.
 
-One line per level, from the highest: first without AVX-512, then without
-AVX2 as well, keeping only the targets this NumPy build dispatches to and
-this CPU has (NumPy refuses to disable a baseline feature).  CI runs the
-golden tests once per line, so one machine exercises older CPUs' code paths.
-Prints nothing on a CPU with nothing above the baseline (or not x86-64).
+One line per level, from the highest, each a list of ``NAME=value`` words:
+first NumPy without its AVX-512 targets, then NumPy without AVX2 either and
+the C library without its FMA/AVX2 variants of ``powf``, ``expf``, ... (glibc
+tunable).  ``NPY_DISABLE_CPU_FEATURES`` keeps only the targets this NumPy
+build dispatches to and this CPU has (NumPy refuses to disable a baseline
+feature).  CI runs the golden tests once per line: the numbers must be the
+same.  Prints nothing on a CPU with nothing above NumPy's baseline.
 """
 try:
     from numpy._core import _multiarray_umath as umath
@@ -12,21 +14,23 @@ except ImportError:  # NumPy 1.x
     from numpy.core import _multiarray_umath as umath
 
 # Dispatch targets by what they need: NumPy >= 2.4 names them X86_V3 (AVX2)
-# and X86_V4 / AVX512_* ; older NumPy names single features.
+# and X86_V4 / AVX512_*; older NumPy names single features.
 AVX512 = ("X86_V4", "AVX512")
 AVX2 = ("X86_V3", "AVX2", "FMA3", "AVX", "F16C")
+GLIBC_WITHOUT_AVX2 = "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-FMA"
 
 
-def main():
+def levels():
     found = [t for t in umath.__cpu_dispatch__ if umath.__cpu_features__.get(t)]
-    levels = []
-    for prefixes in (AVX512, AVX512 + AVX2):
+    out, seen = [], []
+    for prefixes, extra in ((AVX512, ""), (AVX512 + AVX2, GLIBC_WITHOUT_AVX2)):
         cut = [t for t in found if t.startswith(prefixes)]
-        if cut and cut not in levels:
-            levels.append(cut)
-    for cut in levels:
-        print(" ".join(cut))
+        if cut and cut not in seen:
+            seen.append(cut)
+            out.append(" ".join(filter(None, ["NPY_DISABLE_CPU_FEATURES=" + ",".join(cut),
+                                               extra])))
+    return out
 
 
 if __name__ == "__main__":
-    main()
+    print("\n".join(levels()))
