@@ -718,15 +718,21 @@ class Optimizer:
         self.__dict__.get("_view_cache", {}).clear()
 
     def _check_layouts(self, var_list):
-        """Refuse variables whose array, or a slot's, changed shape or became
-        read-only since the slots were made (updates would write out of
-        bounds).  Returns the ids of the arrays owning the memory of these
-        variables and their slots."""
-        owners = set()
+        """Refuse variables that overlap in memory, and variables whose array,
+        or a slot's, changed shape or became read-only since the slots were
+        made (updates would write out of bounds).  Returns the ids of the
+        arrays owning the memory of these variables and their slots."""
+        owners = {}
         layouts, slot_owners = self._layouts, self._slot_owners
         for var in var_list:
             arr = var._value if type(var) is Variable else var
-            owners.add(id(arr if arr.base is None else _base_array(arr)))
+            owner = id(arr if arr.base is None else _base_array(arr))
+            other = owners.get(owner)
+            if other is not None and np.may_share_memory(arr, as_array(other)):
+                raise ValueError(
+                    f"Variables '{var_name(other)}' and '{var_name(var)}' share memory; "
+                    "each variable of a step must have its own.")
+            owners[owner] = var
             layout = layouts.get(id(var))
             if layout is None or slot_owners.get(id(var)) is not var:
                 continue
@@ -741,7 +747,7 @@ class Optimizer:
                     raise ValueError(
                         f"Slot '{slot.name}' of variable '{var_name(var)}' was reshaped or made "
                         "read-only; it cannot be updated.")
-                owners.add(id(value))
+                owners[id(value)] = slot
         return owners
 
     @staticmethod

@@ -528,3 +528,17 @@ def test_numeric_arguments_take_numpy_scalars(cls, argument, value):
     v = variables()[0]
     opt.apply_gradients([(gradient("indexed", v), v)])
     assert np.all(np.isfinite(np.asarray(v)))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_variables_sharing_memory_are_refused(name, kind):
+    opt, vs = trained(name, kind)
+    table = np.zeros((2 * SHAPE[0], SHAPE[1]), np.float32)
+    top, overlapping = table[:SHAPE[0]], table[SHAPE[0] // 2: SHAPE[0] // 2 + SHAPE[0]]
+    disjoint = table[SHAPE[0]:]
+    before = snapshot(opt, vs + [top, overlapping])
+    with pytest.raises(ValueError, match="share memory"):
+        opt.apply_gradients([(gradient(kind, v), v) for v in (vs[0], top, overlapping)])
+    assert snapshot(opt, vs + [top, overlapping]) == before
+    opt.apply_gradients([(gradient(kind, v), v) for v in (top, disjoint)])   # views that don't overlap
