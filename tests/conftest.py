@@ -1,8 +1,17 @@
 """Shared fixtures: float dtypes and a snapshot of optimizer state."""
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
 
 from optimizers.variables import as_array
+
+# Property tests draw the same examples on every run (CI must not flake);
+# HYPOTHESIS_PROFILE=explore searches further with fresh random examples.
+settings.register_profile("default", derandomize=True, deadline=None, max_examples=40)
+settings.register_profile("explore", max_examples=1000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])

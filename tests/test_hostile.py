@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import optimizers
@@ -427,7 +427,6 @@ def test_unaliased_gradients_are_not_copied():
 
 # ---------------------------------------------------------------------- #
 # Properties
-@settings(max_examples=40, deadline=None)
 @given(rows=st.lists(st.integers(0, SHAPE[0] - 1), min_size=1, max_size=20),
        name=st.sampled_from(sorted(set(OPTIMIZERS) - {"sgd"})),
        seed=st.integers(0, 2**16))
@@ -453,7 +452,6 @@ ROWS_EQUAL_DENSE = ["sgd", "momentum", "adagrad", "adadelta", "adamax", "lazyada
                     "rowwise_adagrad", "ftrl", "rmsprop_centered"]
 
 
-@settings(max_examples=30, deadline=None)
 @given(name=st.sampled_from(ROWS_EQUAL_DENSE), seed=st.integers(0, 2**16),
        steps=st.integers(1, 3))
 def test_sparse_step_naming_every_row_equals_dense(name, seed, steps):
@@ -468,7 +466,6 @@ def test_sparse_step_naming_every_row_equals_dense(name, seed, steps):
     np.testing.assert_allclose(results[1], results[0], rtol=1e-12, atol=1e-15)
 
 
-@settings(max_examples=40, deadline=None)
 @given(name=st.sampled_from(sorted(OPTIMIZERS)),
        plan=st.lists(st.tuples(st.sampled_from(KINDS),
                                st.sampled_from([None] + sorted(BAD_GRADIENTS))),
