@@ -552,6 +552,8 @@ class Optimizer:
                 raise ValueError(
                     f"Optimizer weight shape {param.shape} not compatible with provided "
                     f"weight shape {value.shape} (weight '{param.name}').")
+            if not param._value.flags.writeable:
+                raise ValueError(f"Weight '{param.name}' is read-only; it cannot be set.")
             values.append(value.astype(param.dtype))
         for param, value in zip(params, values):
             param._value[...] = value
@@ -680,9 +682,9 @@ class Optimizer:
         variables, weights and slots, and change non-slot weights (Nadam's
         momentum cache).
         """
-        return (dict(self.__dict__), dict(self._hyper),
+        return (self.__dict__.copy(), self._hyper.copy(),
                 len(self._weights), len(self._own_weights), len(self._slot_names),
-                [(w, w._value.copy()) for w in self._own_weights])
+                [(w._value, w._value.copy()) for w in self._own_weights])
 
     def _undo(self, mark):
         """Put the optimizer back as it was at `_mark` (a failed step)."""
@@ -698,8 +700,8 @@ class Optimizer:
         self.__dict__.update(attributes)
         self._hyper.clear()
         self._hyper.update(hyper)
-        for weight, value in values:
-            weight._value[...] = value
+        for array, value in values:
+            array[...] = value
 
     def _forget_slots(self, slot_ids):
         """Remove the slots whose ids are in ``slot_ids`` (an undone step's)."""

@@ -539,3 +539,12 @@ def test_variables_sharing_memory_are_refused(name, kind):
         opt.apply_gradients([(gradient(kind, v), v) for v in (vs[0], top, overlapping)])
     assert snapshot(opt, vs + [top, overlapping]) == before
     opt.apply_gradients([(gradient(kind, v), v) for v in (top, disjoint)])   # views that don't overlap
+
+
+def test_set_weights_into_a_read_only_slot_assigns_nothing():
+    opt, vs = trained("adam", "dense")
+    np.asarray(opt.weights[-1]).setflags(write=False)
+    before = snapshot(opt, vs)
+    with pytest.raises(ValueError, match="read-only"):
+        opt.set_weights([w + 1 for w in opt.get_weights()])
+    assert snapshot(opt, vs) == before
