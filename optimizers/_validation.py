@@ -165,3 +165,18 @@ def check_number(name, value):
 def default_epsilon(epsilon):
     """TensorFlow's ``epsilon or 1e-7``, for real numbers only."""
     return 1e-7 if epsilon is None else (check_number("epsilon", epsilon) or 1e-7)
+
+
+def momentum_needs_slot(momentum):
+    """TensorFlow's check of SGD's and RMSprop's ``momentum``: a number must lie
+    in [0, 1] (`ValueError`); returns whether a momentum slot is needed (a
+    callable or a variable always does, a number when > 0)."""
+    if isinstance(momentum, bool) or isinstance(momentum, (str, bytes)):
+        raise TypeError(f"`momentum` must be a number or a callable; received {momentum!r}.")
+    if isinstance(momentum, (int, float, np.integer, np.floating)):
+        if not 0 <= momentum <= 1:
+            raise ValueError(
+                f"`momentum` must be between [0, 1]. Received: momentum={momentum} (of type "
+                f"{type(momentum)}).")
+        return momentum > 0
+    return True

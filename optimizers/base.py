@@ -17,9 +17,10 @@ from collections import defaultdict
 import numpy as np
 
 from . import clip, schedules
+from ._config import plain_configs_in_subclasses, returns_plain
 from ._dense import Scratch
 from ._validation import (check_global_clip_dtypes, check_pairs, check_sparse_constraints,
-                          filter_empty_gradients)
+                          check_variable, filter_empty_gradients)
 from .sparse import IndexedSlices, RowSlotMap, as_rows
 from .variables import Variable, as_array, var_name
 
@@ -55,7 +56,9 @@ _COMPUTE_DTYPES = {np.dtype(t): np.dtype(np.float32 if t is np.float16 else t)
 
 
 def _is_number(value):
-    return isinstance(value, (int, float, np.number)) and not isinstance(value, bool)
+    """A real number: a Python or NumPy integer or float (not a bool)."""
+    return (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, bool))
 
 
 def _to_dtype(value, dtype, name="learning_rate", source="value"):
@@ -144,6 +147,10 @@ class Optimizer:
     """
 
     _HAS_AGGREGATE_GRAD = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        plain_configs_in_subclasses(cls)
 
     def __init__(self, name, gradient_aggregator=None, gradient_transformers=None, **kwargs):
         for key, value in kwargs.items():
@@ -362,7 +369,7 @@ class Optimizer:
     def iterations(self):
         """`Variable`: int64 count of applied steps (created on first read)."""
         if self._iterations is None:
-            self.iterations = Variable(np.int64(0), name="iter", trainable=False)
+            self.iterations = Variable(np.int64(0), name=f"{self._name}/iter", trainable=False)
         return self._iterations
 
     @iterations.setter
@@ -372,7 +379,7 @@ class Optimizer:
                 "Cannot set `iterations` to a new Variable after the Optimizer weights have "
                 "been created.")
         if not isinstance(variable, Variable):
-            variable = Variable(np.int64(variable), name="iter", trainable=False)
+            variable = Variable(np.int64(variable), name=f"{self._name}/iter", trainable=False)
         if variable.shape != () or variable.dtype.kind not in "iu":
             raise ValueError(
                 f"`iterations` must be a scalar integer Variable; received shape "
@@ -402,7 +409,7 @@ class Optimizer:
         """
         dtype = np.dtype(np.float32 if dtype is None else dtype)
         variable = Variable(self._initial_value(initializer, tuple(shape), dtype),
-                            name=name, trainable=False)
+                            name=f"{self._name}/{name}", trainable=False)
         self._weights.append(variable)
         self._own_weights.append(variable)
         return variable
@@ -450,7 +457,7 @@ class Optimizer:
             slot_shape = arr.shape if shape is None else tuple(shape)
             slot = per_var[slot_name] = Variable(
                 self._initial_value(initializer, slot_shape, arr.dtype),
-                name=f"{var_name(var)}/{slot_name}", trainable=False)
+                name=f"{self._name}/{var_name(var)}/{slot_name}", trainable=False)
             self._weights.append(slot)
             self._layouts.setdefault(key, [arr.shape, []])[1].append((slot, slot.shape))
         return per_var[slot_name]
@@ -496,6 +503,26 @@ class Optimizer:
 
     def _create_slots(self, var_list):
         """Create the slots of the variables in ``var_list`` (override)."""
+
+    def build(self, var_list):
+        """Create `iterations` and every slot of the variables in ``var_list``
+        without taking a step (Keras 3's name); idempotent.
+
+        Use it to restore weights (`set_weights`, `Checkpoint.restore`) into an
+        optimizer that has not stepped yet.  The variables are checked as
+        `apply_gradients` checks them; on an error nothing is created.
+        """
+        with self._lock:
+            var_list = self._flatten_var_list(var_list)
+            for i, var in enumerate(var_list):
+                check_variable(var, i)
+            self._check_distinct(var_list)
+            mark = self._mark()
+            try:
+                self._create_all_weights(var_list)
+            except BaseException:
+                self._undo(mark)
+                raise
 
     def _create_all_weights(self, var_list):
         _ = self.iterations
@@ -1037,8 +1064,10 @@ class Optimizer:
 
     # ------------------------------------------------------------------ #
     # Config
+    @returns_plain
     def get_config(self):
-        """Return the optimizer's configuration (TensorFlow's keys)."""
+        """Return the optimizer's configuration (TensorFlow's keys), with plain
+        Python values."""
         config = {"name": self._name}
         if self._clipnorm is not None:
             config["clipnorm"] = self._clipnorm

@@ -366,7 +366,7 @@ def broadcast_optimizer_state(optimizer, root=0, comm=None, var_list=None):
     stepped yet (say, resuming from a checkpoint loaded on ``root`` only)
     has fewer weights.  Pass ``var_list`` - the trained variables, in the
     order the training step passes them - and every rank first creates the
-    missing slots (``optimizer._create_all_weights(var_list)``; existing
+    missing slots (``optimizer.build(var_list)``; existing
     ones are kept), so the weight lists line up.
 
     Raises
@@ -377,7 +377,7 @@ def broadcast_optimizer_state(optimizer, root=0, comm=None, var_list=None):
     """
     comm = _comm(comm)
     if var_list is not None:
-        optimizer._create_all_weights(list(var_list))
+        optimizer.build(list(var_list))
     weights = optimizer.get_weights()
     arrays = [np.array(w, order="C") for w in weights]
     _agree(comm, [(var_name(w), a.shape, a.dtype.str)

@@ -3,21 +3,12 @@ import numpy as np
 
 from ._dense import blocks
 from ._kernels.rmsprop import rmsprop_momentum_rows, rmsprop_sparse_whole
-from ._validation import default_epsilon
+from ._validation import default_epsilon, momentum_needs_slot
 from .base import Optimizer
 from .sparse import as_rows
 from .threads import threads_for
 
 __all__ = ["RMSprop"]
-
-
-def _positive(value):
-    """``value > 0`` for a number, a 0-d array or a `Variable`, as TensorFlow tests it;
-    False for anything else (which `_set_hyper` then refuses)."""
-    try:
-        return bool(np.asarray(value, dtype=np.float64) > 0)
-    except (TypeError, ValueError):
-        return False
 
 
 class RMSprop(Optimizer):
@@ -61,11 +52,7 @@ class RMSprop(Optimizer):
         self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
         self._set_hyper("decay", self._initial_decay)
         self._set_hyper("rho", rho)
-        self._momentum = callable(momentum) or _positive(momentum)
-        if isinstance(momentum, (int, float)) and (momentum < 0 or momentum > 1):
-            raise ValueError(
-                f"`momentum` must be between [0, 1]. Received: momentum={momentum} (of type "
-                f"{type(momentum)}).")
+        self._momentum = momentum_needs_slot(momentum)
         self._set_hyper("momentum", momentum)
         self.epsilon = default_epsilon(epsilon)
         self.centered = bool(centered)

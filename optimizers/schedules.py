@@ -38,6 +38,7 @@ import numbers
 import numpy as np
 
 from . import _libm
+from ._config import plain_configs_in_subclasses
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay",
            "PolynomialDecay", "InverseTimeDecay", "CosineDecay", "CosineDecayRestarts",
@@ -175,9 +176,13 @@ class LearningRateSchedule(abc.ABC):
         """
         raise NotImplementedError("Learning rate schedule must override __call__")
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        plain_configs_in_subclasses(cls)
+
     @abc.abstractmethod
     def get_config(self):
-        """Constructor arguments of this schedule, as a dict."""
+        """Constructor arguments of this schedule, as a dict of plain Python values."""
         raise NotImplementedError("Learning rate schedule must override get_config")
 
     @classmethod

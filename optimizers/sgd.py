@@ -3,6 +3,7 @@ import numpy as np
 
 from ._kernels.sgd import sgd_momentum_rows, sgd_scatter_rows
 from ._dense import blocks
+from ._validation import momentum_needs_slot
 from .base import Optimizer
 from .sparse import as_rows
 from .threads import threads_for
@@ -55,13 +56,7 @@ class SGD(Optimizer):
         super().__init__(name, **kwargs)
         self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
         self._set_hyper("decay", self._initial_decay)
-        self._momentum = False
-        if callable(momentum) or not isinstance(momentum, (int, float)) or momentum > 0:
-            self._momentum = True
-        if isinstance(momentum, (int, float)) and (momentum < 0 or momentum > 1):
-            raise ValueError(
-                f"`momentum` must be between [0, 1]. Received: momentum={momentum} (of type "
-                f"{type(momentum)}).")
+        self._momentum = momentum_needs_slot(momentum)
         self._set_hyper("momentum", momentum)
         self.nesterov = bool(nesterov)
 

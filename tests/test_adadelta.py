@@ -66,8 +66,8 @@ def test_slot_order_all_accum_grad_then_all_accum_var(dtype):
     b = Variable(np.ones(4, dtype), name="b")
     opt = Adadelta()
     opt.apply_gradients([(np.ones((3, 2), dtype), a), (np.ones(4, dtype), b)])
-    assert [w.name for w in opt.weights] == ["iter", "a/accum_grad", "b/accum_grad",
-                                             "a/accum_var", "b/accum_var"]
+    assert [w.name for w in opt.weights] == ["Adadelta/iter", "Adadelta/a/accum_grad", "Adadelta/b/accum_grad",
+                                             "Adadelta/a/accum_var", "Adadelta/b/accum_var"]
     assert opt.get_slot_names() == ["accum_grad", "accum_var"]
     assert opt.get_slot(a, "accum_var").numpy().dtype == dtype
 

@@ -93,7 +93,7 @@ def test_slot_names_order_and_initial_value(dtype):
     b = Variable(np.ones(4, dtype), name="b")
     opt = Adagrad(initial_accumulator_value=0.1)
     opt.apply_gradients([(np.zeros((3, 2), dtype), a), (np.zeros(4, dtype), b)])
-    assert [w.name for w in opt.weights] == ["iter", "a/accumulator", "b/accumulator"]
+    assert [w.name for w in opt.weights] == ["Adagrad/iter", "Adagrad/a/accumulator", "Adagrad/b/accumulator"]
     assert opt.get_slot_names() == ["accumulator"]
     acc = opt.get_slot(a, "accumulator").numpy()
     assert acc.dtype == dtype and acc.shape == (3, 2)
@@ -101,7 +101,7 @@ def test_slot_names_order_and_initial_value(dtype):
     assert (acc == dtype.type(0.1)).all()
     c = Variable(np.ones(1, dtype), name="c")
     opt.apply_gradients([(np.zeros(1, dtype), c)])
-    assert [w.name for w in opt.weights][-1] == "c/accumulator"
+    assert [w.name for w in opt.weights][-1] == "Adagrad/c/accumulator"
 
 
 def test_set_weights_accepts_checkpoints_without_iterations():

@@ -144,12 +144,12 @@ def test_slot_names_and_order():
     opt = Adam(amsgrad=True)
     a, b = Variable(np.ones(2, np.float32), name="a"), Variable(np.ones(3, np.float32), name="b")
     opt.apply_gradients([(np.ones(2, np.float32), a), (np.ones(3, np.float32), b)])
-    assert [w.name for w in opt.weights] == ["iter", "a/m", "b/m", "a/v", "b/v", "a/vhat",
-                                             "b/vhat"]
+    assert [w.name for w in opt.weights] == ["Adam/iter", "Adam/a/m", "Adam/b/m", "Adam/a/v", "Adam/b/v", "Adam/a/vhat",
+                                             "Adam/b/vhat"]
     assert opt.get_slot_names() == ["m", "v", "vhat"]
     c = Variable(np.ones((2, 2), np.float64), name="c")          # seen later: appended
     opt.apply_gradients([(np.ones((2, 2)), c)])
-    assert [w.name for w in opt.weights][7:] == ["c/m", "c/v", "c/vhat"]
+    assert [w.name for w in opt.weights][7:] == ["Adam/c/m", "Adam/c/v", "Adam/c/vhat"]
     assert opt.get_slot(c, "vhat").dtype == np.float64
 
 
@@ -157,7 +157,7 @@ def test_no_vhat_without_amsgrad():
     opt = Adam()
     a = Variable(np.ones(2, np.float32), name="a")
     opt.apply_gradients([(np.ones(2, np.float32), a)])
-    assert [w.name for w in opt.weights] == ["iter", "a/m", "a/v"]
+    assert [w.name for w in opt.weights] == ["Adam/iter", "Adam/a/m", "Adam/a/v"]
     with pytest.raises(KeyError):
         opt.get_slot(a, "vhat")
 

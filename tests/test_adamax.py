@@ -82,11 +82,11 @@ def test_slot_order_all_m_then_all_v(dtype):
     b = Variable(np.ones(4, dtype), name="b")
     opt = Adamax()
     opt.apply_gradients([(np.ones((3, 2), dtype), a), (np.ones(4, dtype), b)])
-    assert [w.name for w in opt.weights] == ["iter", "a/m", "b/m", "a/v", "b/v"]
+    assert [w.name for w in opt.weights] == ["Adamax/iter", "Adamax/a/m", "Adamax/b/m", "Adamax/a/v", "Adamax/b/v"]
     assert opt.get_slot_names() == ["m", "v"]
     c = Variable(np.ones(2, dtype), name="c")
     opt.apply_gradients([(np.ones(2, dtype), c)])
-    assert [w.name for w in opt.weights][-2:] == ["c/m", "c/v"]
+    assert [w.name for w in opt.weights][-2:] == ["Adamax/c/m", "Adamax/c/v"]
 
 
 def test_set_weights_has_no_compat_hook():

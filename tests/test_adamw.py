@@ -120,8 +120,8 @@ def test_slot_order_with_amsgrad():
     opt = AdamW(amsgrad=True)
     a, b = Variable(np.ones(2, np.float32), name="a"), Variable(np.ones(3, np.float32), name="b")
     opt.apply_gradients([(np.ones(2, np.float32), a), (np.ones(3, np.float32), b)])
-    assert [w.name for w in opt.weights] == ["iter", "a/m", "b/m", "a/v", "b/v", "a/vhat",
-                                             "b/vhat"]
+    assert [w.name for w in opt.weights] == ["AdamW/iter", "AdamW/a/m", "AdamW/b/m", "AdamW/a/v", "AdamW/b/v", "AdamW/a/vhat",
+                                             "AdamW/b/vhat"]
 
 
 # --------------------------------------------------------------------------- #

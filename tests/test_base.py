@@ -224,7 +224,7 @@ def test_slots_order_names_and_lookup():
     opt = SGD(momentum=0.9)
     opt.apply_gradients([(f32(1.0), a)])
     opt.apply_gradients([(f32(1.0), a), (f32(1.0, 1.0), b)])
-    assert [w.name for w in opt.weights] == ["iter", "a/momentum", "b/momentum"]
+    assert [w.name for w in opt.weights] == ["SGD/iter", "SGD/a/momentum", "SGD/b/momentum"]
     assert opt.get_slot_names() == ["momentum"]
     assert opt.get_slot(b, "momentum").shape == (2,)
     with pytest.raises(KeyError):
@@ -242,7 +242,7 @@ def test_add_slot_initializers_and_idempotence():
     filled = opt.add_slot(v, "c", lambda shape, dtype: np.full(shape, 3, dtype))
     assert (filled.numpy() == 3).all()
     value = opt.add_slot(v, "val", 0.5)
-    assert (value.numpy() == 0.5).all() and value.name == "v/val"
+    assert (value.numpy() == 0.5).all() and value.name == "PlainSGD/v/val"
     with pytest.raises(ValueError, match="Unknown initializer"):
         opt.add_slot(v, "bad", "glorot")
 
@@ -305,7 +305,7 @@ def test_none_gradients_are_dropped_with_a_warning():
     opt = SGD(momentum=0.9)
     with pytest.warns(UserWarning, match=r"Gradients do not exist for variables \['b'\]"):
         opt.apply_gradients([(f32(1.0), a), (None, b)])
-    assert [w.name for w in opt.weights] == ["iter", "a/momentum"]
+    assert [w.name for w in opt.weights] == ["SGD/iter", "SGD/a/momentum"]
     assert b.numpy()[0] == 1.0
 
 

@@ -26,8 +26,8 @@ def test_config_slots_and_lr_ignored():
         "l2_shrinkage_regularization_strength"]
     a, b = Variable(np.ones(2), name="a"), Variable(np.ones(2), name="b")
     opt.apply_gradients([(np.ones(2), a), (np.ones(2), b)])
-    assert [w.name for w in opt.weights] == ["iter", "a/accumulator", "a/linear",
-                                             "b/accumulator", "b/linear"]
+    assert [w.name for w in opt.weights] == ["Ftrl/iter", "Ftrl/a/accumulator", "Ftrl/a/linear",
+                                             "Ftrl/b/accumulator", "Ftrl/b/linear"]
     assert not Ftrl._HAS_AGGREGATE_GRAD
 
 

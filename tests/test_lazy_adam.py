@@ -94,7 +94,7 @@ def test_slot_order():
     a, b = Variable(np.ones((3, 2), np.float32), name="a"), Variable(np.ones(4), name="b")
     opt.apply_gradients([(IndexedSlices(np.ones((1, 2), np.float32), [1], (3, 2)), a),
                          (np.ones(4), b)])
-    assert [w.name for w in opt.weights] == ["iter", "a/m", "b/m", "a/v", "b/v"]
+    assert [w.name for w in opt.weights] == ["LazyAdam/iter", "LazyAdam/a/m", "LazyAdam/b/m", "LazyAdam/a/v", "LazyAdam/b/v"]
 
 
 # --------------------------------------------------------------------------- #

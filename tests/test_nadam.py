@@ -9,8 +9,8 @@ def test_cache_weight_order_and_value():
     a, b = Variable(np.ones(2, np.float32), name="a"), Variable(np.ones(3, np.float32), name="b")
     opt = Nadam()
     opt.apply_gradients([(np.ones(2, np.float32), a), (np.ones(3, np.float32), b)])
-    assert [w.name for w in opt.weights] == ["iter", "momentum_cache", "a/m", "b/m", "a/v",
-                                             "b/v"]
+    assert [w.name for w in opt.weights] == ["Nadam/iter", "Nadam/momentum_cache", "Nadam/a/m", "Nadam/b/m", "Nadam/a/v",
+                                             "Nadam/b/v"]
     assert opt.get_weights()[1] == np.float32(0.45007348)
 
 

@@ -12,8 +12,8 @@ def test_config_slots_and_alias():
                                       "epsilon", "centered"]
     a, b = Variable(np.ones(2), name="a"), Variable(np.ones(2), name="b")
     opt.apply_gradients([(np.ones(2), a), (np.ones(2), b)])
-    assert [w.name for w in opt.weights] == ["iter", "a/rms", "b/rms", "a/momentum",
-                                             "b/momentum", "a/mg", "b/mg"]
+    assert [w.name for w in opt.weights] == ["RMSprop/iter", "RMSprop/a/rms", "RMSprop/b/rms", "RMSprop/a/momentum",
+                                             "RMSprop/b/momentum", "RMSprop/a/mg", "RMSprop/b/mg"]
     assert isinstance(get("RMSProp"), RMSprop)
     with pytest.raises(ValueError, match=r"`momentum` must be between \[0, 1\]"):
         RMSprop(momentum=2.0)

@@ -56,7 +56,7 @@ def test_slot_has_one_value_per_row(dtype, shape, n):
     w = Variable(np.ones(shape, dtype), name="w")
     opt = RowwiseAdagrad(initial_accumulator_value=0.1)
     opt.apply_gradients([(np.zeros(shape, dtype), w)])
-    assert [x.name for x in opt.weights] == ["iter", "w/accumulator"]
+    assert [x.name for x in opt.weights] == ["RowwiseAdagrad/iter", "RowwiseAdagrad/w/accumulator"]
     acc = opt.get_slot(w, "accumulator").numpy()
     assert acc.shape == (n,) and acc.dtype == dtype
     assert (acc == dtype.type(0.1)).all()                     # exact, and zero rows add nothing
