@@ -32,6 +32,7 @@ DEVICE = "cpu"
 _ALLOWED_KWARGS = ("clipnorm", "clipvalue", "lr", "decay", "global_clipnorm")
 _VALID_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 _name_counts = defaultdict(itertools.count)
+_MISSING = object()
 
 
 def _snake_case(name):
@@ -180,7 +181,7 @@ class Optimizer:
         d["_weights"] = []
         d["_iterations"] = None
         d["_own_weights"] = []          # weights that are not slots (iterations, ...)
-        d["_layouts"] = {}              # id(var) -> [var shape, [(slot, slot shape)]]
+        d["_layouts"] = {}              # slot key -> [var shape, [(slot, slot shape)]]
         d["_row_slots"] = RowSlotMap()
         d["_scratch"] = Scratch()
         # One step at a time: scratch, row maps and slots are written with the
@@ -195,15 +196,26 @@ class Optimizer:
         self.global_clipnorm = kwargs.get("global_clipnorm")
         self.clipvalue = kwargs.get("clipvalue")
 
+    # Pickling and copying: caches and scratch are not copied (a copy makes its
+    # own), nor are the Variables whose slots the optimizer holds: they are
+    # found again by identity (see `_slot_key`).  Bare ndarrays travel with
+    # the optimizer and key their slots by the copies' ids.
+    _TRANSIENT = ("_lock", "_scratch", "_row_slots", "_view_cache", "_appliers_cache")
+
     def __getstate__(self):
-        # A lock is not copied: a copy gets a lock of its own.
-        state = dict(self.__dict__)
-        del state["_lock"]
+        state = {k: v for k, v in self.__dict__.items() if k not in self._TRANSIENT}
+        state["_slot_owners"] = {key: None if isinstance(owner, Variable) else owner
+                                 for key, owner in self._slot_owners.items()}
         return state
 
     def __setstate__(self, state):
+        rekey = {key: id(owner) for key, owner in state["_slot_owners"].items()
+                 if owner is not None}
+        for field in ("_slots", "_slot_owners", "_layouts"):
+            state[field] = {rekey.get(key, key): value for key, value in state[field].items()}
         self.__dict__.update(state)
-        self.__dict__["_lock"] = threading.RLock()
+        self.__dict__.update(_lock=threading.RLock(), _scratch=Scratch(),
+                             _row_slots=RowSlotMap())
 
     def _init_set_name(self, name):
         if not name:
@@ -447,9 +459,8 @@ class Optimizer:
             Shape of the slot; defaults to the variable's shape.  The slot
             always has the variable's dtype.
         """
-        key = id(var)
+        key = self._slot_key(var, create=True)
         per_var = self._slots.setdefault(key, {})
-        self._slot_owners[key] = var
         if slot_name not in self._slot_names:
             self._slot_names.append(slot_name)
         if slot_name not in per_var:
@@ -464,14 +475,42 @@ class Optimizer:
 
     def get_slot(self, var, slot_name):
         """Return the slot ``slot_name`` of ``var``; `KeyError` if there is none."""
-        slots = self._slots.get(id(var))
-        if slots is None or self._slot_owners.get(id(var)) is not var:
+        key = self._slot_key(var)
+        slots = None if key is None else self._slots.get(key)
+        if slots is None:
             raise KeyError(f"The optimizer has no slots for variable '{var_name(var)}'.")
         if slot_name not in slots:
             raise KeyError(
                 f"Variable '{var_name(var)}' has no slot {slot_name!r}; it has "
                 f"{sorted(slots)}.")
         return slots[slot_name]
+
+    def _slot_key(self, var, create=False):
+        """The key of ``var``'s slots; None if it has none (unless ``create``).
+
+        A `Variable` is known by its ``_uid``, which copies and pickles keep:
+        an optimizer copied alone continues on the original variables, one
+        copied together with its variables on the copies (a copied optimizer
+        holds no reference to its Variables: the first Variable of a known
+        identity to come along adopts the slots).  A bare ndarray is known by
+        its ``id()``; the optimizer keeps it alive, so the id is not reused.
+        A second Variable object of an identity that already has an owner
+        here (a copy of a trained variable) is an error.
+        """
+        key = var._uid if isinstance(var, Variable) else id(var)
+        owners = self._slot_owners
+        owner = owners.get(key, _MISSING)
+        if owner is var:
+            return key
+        if owner is None or (owner is _MISSING and create):
+            owners[key] = var
+            return key
+        if owner is _MISSING:
+            return None
+        raise ValueError(
+            f"Variable '{var_name(var)}' is a copy of variable '{var_name(owner)}', whose slots "
+            "this optimizer holds; a copy cannot share them. Create a new variable from its "
+            "value (Variable(x.numpy())) to train both.")
 
     def _flat(self, var, *slot_names):
         """Flat views of ``var``'s array and of the named slots, for dense updates."""
@@ -529,8 +568,7 @@ class Optimizer:
         self._create_hypers()
         # `_create_slots` is idempotent; variables that have slots are skipped
         # (creation order among the new ones is unchanged).
-        owners = self._slot_owners
-        new = [v for v in var_list if owners.get(id(v)) is not v]
+        new = [v for v in var_list if self._slot_key(v) is None]
         if new:
             self._create_slots(new)
 
@@ -754,6 +792,7 @@ class Optimizer:
         owners = {}
         layouts, slot_owners = self._layouts, self._slot_owners
         for var in var_list:
+            self._slot_key(var)                 # adopt, or refuse a copy
             arr = var._value if type(var) is Variable else var
             owner = id(arr if arr.base is None else _base_array(arr))
             other = owners.get(owner)
@@ -762,8 +801,9 @@ class Optimizer:
                     f"Variables '{var_name(other)}' and '{var_name(var)}' share memory; "
                     "each variable of a step must have its own.")
             owners[owner] = var
-            layout = layouts.get(id(var))
-            if layout is None or slot_owners.get(id(var)) is not var:
+            key = var._uid if type(var) is Variable else id(var)
+            layout = layouts.get(key)
+            if layout is None or slot_owners.get(key) is not var:
                 continue
             if arr.shape != layout[0]:
                 raise ValueError(
@@ -811,13 +851,16 @@ class Optimizer:
 
     @staticmethod
     def _check_distinct(var_list):
-        seen = set()
+        seen = {}
         for var in var_list:
-            if id(var) in seen:
-                raise ValueError(
-                    f"Variable '{var_name(var)}' appears more than once in one "
-                    "`apply_gradients` call; sum its gradients first.")
-            seen.add(id(var))
+            key = var._uid if isinstance(var, Variable) else id(var)
+            if key in seen:
+                what = ("appears more than once in one `apply_gradients` call; sum its "
+                        "gradients first" if seen[key] is var else
+                        f"is a copy of variable '{var_name(seen[key])}' of the same call; "
+                        "make a new Variable from its value to train both")
+                raise ValueError(f"Variable '{var_name(var)}' {what}.")
+            seen[key] = var
 
     def _transform_gradients(self, pairs):
         """Clip (value, norm, global norm), then run ``gradient_transformers``."""
@@ -918,9 +961,9 @@ class Optimizer:
         value})``.  ``var`` and its slots are not touched."""
         dtype = compute_dtype(as_array(var).dtype)
         shadow = Variable(as_array(var).astype(dtype), name=var_name(var))
-        key = id(shadow)
+        key = shadow._uid
         self._slots[key] = {n: Variable(as_array(s).astype(dtype), name=s.name)
-                            for n, s in self._slots.get(id(var), {}).items()}
+                            for n, s in self._slots.get(self._slot_key(var), {}).items()}
         self._slot_owners[key] = shadow
         try:
             if isinstance(grad, IndexedSlices):
@@ -934,14 +977,14 @@ class Optimizer:
             del self._slots[key]
             del self._slot_owners[key]
             cache = self.__dict__.get("_view_cache", {})
-            for k in [k for k in cache if k[0] == key]:
+            for k in [k for k in cache if k[0] == id(shadow)]:
                 del cache[k]
 
     def _write_back(self, var, value, slots):
         """Commit `_update_copy`'s results (rounded to the variable's dtype)."""
         as_array(var)[...] = value
         for name, slot_value in slots.items():
-            as_array(self._slots[id(var)][name])[...] = slot_value
+            as_array(self._slots[self._slot_key(var)][name])[...] = slot_value
 
     def _resource_apply_dense(self, grad, handle, apply_state):
         """Update ``handle`` in place with the dense gradient ``grad`` (override)."""

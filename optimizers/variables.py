@@ -1,12 +1,11 @@
 """`Variable`: a named, mutable NumPy array that optimizers update in place."""
-import itertools
+import secrets
 
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
 __all__ = ["Variable", "as_array", "var_name"]
 
-_unnamed = itertools.count()
 
 
 class Variable(NDArrayOperatorsMixin):
@@ -60,7 +59,10 @@ class Variable(NDArrayOperatorsMixin):
         self._name = "Variable" if name is None else str(name)
         self._trainable = bool(trainable)
         self._constraint = constraint
-        self._uid = next(_unnamed)
+        # The variable's identity for optimizers (the key of its slots): kept by
+        # copies and pickles; random, with the top bit set, so it never equals
+        # the id() that keys a bare ndarray's slots.
+        self._uid = secrets.randbits(63) | (1 << 63)
 
     # ------------------------------------------------------------------ #
     # Array protocol

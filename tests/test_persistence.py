@@ -139,3 +139,85 @@ def test_weight_names_are_tensorflows():
     opt.build([emb])
     assert [w.name for w in opt.weights] == ["nd/iter", "nd/momentum_cache", "nd/emb/m",
                                              "nd/emb/v"]
+
+
+# ---------------------------------------------------------------------- #
+# pickle and deepcopy
+def _continue(opt, vs, kind, steps=3, seed=50):
+    for s in range(steps):
+        opt.apply_gradients([(gradient(kind, v, seed=seed + s), v) for v in vs])
+    return snapshot(opt, vs)
+
+
+def _copies():
+    import copy
+    import pickle
+    return {"deepcopy": copy.deepcopy, "pickle": lambda x: pickle.loads(pickle.dumps(x))}
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+@pytest.mark.parametrize("kind", ["dense", "indexed", "csr"])
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_copy_with_its_variables_continues_as_the_original(name, kind, how):
+    opt, vs = trained(name, kind)
+    copy_opt, copy_vs = _copies()[how]((opt, vs))
+    before = snapshot(opt, vs)
+    expected = _continue(opt, vs, kind)
+    got = _continue(copy_opt, copy_vs, kind)
+    assert {k: v for k, v in got.items() if k != "hyper"} == \
+        {k: v for k, v in expected.items() if k != "hyper"}
+    # The copy is independent: stepping it never touched the original.
+    assert before != expected
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+@pytest.mark.parametrize("kind", ["dense", "indexed", "csr"])
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_copy_alone_continues_on_the_original_variables(name, kind, how):
+    opt, vs = trained(name, kind)
+    copy_opt = _copies()[how](opt)
+    saved = [np.asarray(v).copy() for v in vs]
+    before = snapshot(opt, vs)
+    got = _continue(copy_opt, vs, kind)
+    assert snapshot(opt, vs)["weights"] == before["weights"]     # original's slots untouched
+    for v, value in zip(vs, saved):                                # rewind the variables
+        np.asarray(v)[...] = value
+    expected = _continue(opt, vs, kind)
+    assert got["variables"] == expected["variables"]
+    assert got["weights"] == expected["weights"]
+
+
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_copy_of_bare_ndarray_variables_travels_with_the_optimizer(how):
+    opt = optimizers.Adam(0.01)
+    table = np.random.default_rng(0).normal(size=(8, 4))
+    opt.apply_gradients([(gradient("indexed", table), table)])
+    copy_opt, copy_table = _copies()[how]((opt, table))
+    expected = _continue(opt, [table], "indexed")
+    got = _continue(copy_opt, [copy_table], "indexed")
+    assert got["variables"] == expected["variables"] and got["weights"] == expected["weights"]
+
+
+def test_a_copy_of_a_trained_variable_cannot_share_its_slots():
+    import copy
+    opt, vs = trained("adam", "dense")
+    twin = copy.deepcopy(vs[0])
+    before = snapshot(opt, vs + [twin])
+    with pytest.raises(ValueError, match="copy"):
+        opt.apply_gradients([(gradient("dense", twin), twin)])
+    with pytest.raises(ValueError, match="copy"):
+        opt.apply_gradients([(gradient("dense", vs[0]), vs[0]), (gradient("dense", twin), twin)])
+    assert snapshot(opt, vs + [twin]) == before
+    fresh = Variable(vs[0].numpy(), name="fresh")
+    opt.apply_gradients([(gradient("dense", fresh), fresh)])
+
+
+@pytest.mark.parametrize("name", ["adam", "nadam", "ftrl"])
+def test_copies_are_json_configurable_and_lock_free(name):
+    import copy
+    import threading
+    opt, vs = trained(name, "indexed")
+    clone = copy.deepcopy(opt)
+    assert clone._lock is not opt._lock
+    assert isinstance(clone._lock, type(threading.RLock()))
+    assert optimizers.serialize(clone) == optimizers.serialize(opt)
