@@ -7,6 +7,7 @@ cost is that of the touched rows.
 from . import constraints, schedules
 from ._registry import deserialize, get, register, serialize
 from .base import Optimizer
+from .checkpoint import Checkpoint, CheckpointError, CheckpointManager
 from .sgd import SGD
 from .adam import Adam
 from .adamw import AdamW
@@ -23,7 +24,8 @@ from .threads import get_num_threads, set_num_threads
 from .variables import Variable
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RowwiseAdagrad", "Adadelta", "Adamax", "Adam", "LazyAdam", "AdamW", "RMSprop", "Ftrl", "Nadam", "Variable", "IndexedSlices", "get", "serialize",
-           "deserialize", "schedules", "constraints", "get_num_threads", "set_num_threads"]
+           "deserialize", "schedules", "constraints", "get_num_threads", "set_num_threads", "Checkpoint", "CheckpointManager",
+           "CheckpointError"]
 
 register(SGD)
 register(Adam)
