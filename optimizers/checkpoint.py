@@ -189,8 +189,7 @@ class Checkpoint:
                     with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
                         zf.writestr(MANIFEST, json.dumps(manifest, indent=1))
                         for name, arr in entries.items():
-                            with zf.open(name + ".npy", "w", force_zip64=True) as member:
-                                np.lib.format.write_array(member, arr, allow_pickle=False)
+                            _write_member(zf, name, arr)
                     f.flush()
                     os.fsync(f.fileno())
                 os.replace(tmp, path)
@@ -252,6 +251,21 @@ class _NoLock:
 
     def __exit__(self, *exc):
         return False
+
+
+def _write_member(zf, name, arr):
+    """Write ``arr`` as member ``name.npy``, streaming from its memory (no copy)."""
+    if not arr.flags.c_contiguous:
+        arr = arr.copy(order="C")
+    if arr.dtype.hasobject:
+        raise TypeError(f"Checkpoint entry `{name}` holds Python objects; only numeric "
+                        "arrays can be saved.")
+    with zf.open(name + ".npy", "w", force_zip64=True) as member:
+        np.lib.format.write_array_header_2_0(
+            member, np.lib.format.header_data_from_array_1_0(arr))
+        view = memoryview(arr.reshape(-1)).cast("B") if arr.size else memoryview(b"")
+        for start in range(0, len(view), CHUNK):
+            member.write(view[start:start + CHUNK])
 
 
 def _fsync_directory(directory):
