@@ -12,12 +12,13 @@ optimizer row-sparse gradients (`IndexedSlices` with repeated indices) for
 the embedding tables, so only the touched rows are updated.
 """
 import argparse
+import os
 import sys
 import time
 
 import numpy as np
 
-from . import IndexedSlices, Variable, get
+from . import Checkpoint, CheckpointManager, IndexedSlices, Variable, get
 from ._registry import _CLASSES
 
 __all__ = ["main", "make_synthetic", "load_ratings", "MatrixFactorization"]
@@ -104,13 +105,19 @@ def _progress(step, total, loss, rate, width=30):
 
 
 def train(users, items, ratings, optimizer, dim=32, batch_size=1024, steps=2000, seed=0,
-          progress=True, comm=None):
+          progress=True, comm=None, checkpoint_dir=None, checkpoint_every=100, resume=False):
     """Train on 90% of the ratings; return a dict of figures.
 
     With an MPI communicator ``comm``, every rank draws the same batches and
     takes a contiguous share of each; the optimizer sums the shares'
     gradients over the ranks (`optimizers.distribute.MPIAllReduce`), so the
     model follows the single-process run.
+
+    With ``checkpoint_dir``, the model and the optimizer are saved every
+    ``checkpoint_every`` steps (by rank 0) with a `CheckpointManager`; with
+    ``resume`` too, training starts from the newest checkpoint there (every
+    rank reads it).  Step ``k``'s batch depends only on ``seed`` and ``k``,
+    so a resumed run ends with the same weights as an uninterrupted one.
     """
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(ratings))
@@ -125,9 +132,18 @@ def train(users, items, ratings, optimizer, dim=32, batch_size=1024, steps=2000,
         opt.gradient_aggregator = MPIAllReduce(comm)
     progress = progress and rank == 0
     first_test = float(np.mean((model.predict(users[test], items[test]) - ratings[test]) ** 2))
+    manager, first_step = None, 1
+    if checkpoint_dir is not None:
+        ckpt = Checkpoint(optimizer=opt, user=model.user, item=model.item,
+                          user_bias=model.user_bias, item_bias=model.item_bias)
+        manager = CheckpointManager(ckpt, checkpoint_dir, max_to_keep=3)
+        if resume and manager.latest_checkpoint is not None:
+            manager.restore_or_initialize()
+            first_step = int(opt.iterations) + 1
     opt_time, losses, start = 0.0, [], time.perf_counter()
-    for step in range(1, steps + 1):
-        batch = train_idx[rng.integers(0, len(train_idx), batch_size)]
+    for step in range(first_step, steps + 1):
+        step_rng = np.random.default_rng([seed, step])
+        batch = train_idx[step_rng.integers(0, len(train_idx), batch_size)]
         share = np.array_split(batch, size)[rank]
         loss, grads = model.loss_and_grads(users[share], items[share], ratings[share],
                                            global_batch=batch_size)
@@ -139,11 +155,17 @@ def train(users, items, ratings, optimizer, dim=32, batch_size=1024, steps=2000,
         losses.append(loss)
         if progress and (step % 50 == 0 or step == steps):
             _progress(step, steps, np.mean(losses[-50:]),
-                      step / (time.perf_counter() - start))
+                      len(losses) / (time.perf_counter() - start))
+        if manager is not None and rank == 0 and (step % checkpoint_every == 0
+                                                  or step == steps):
+            manager.save(checkpoint_number=step)
     if progress:
         sys.stderr.write("\n")
     test_mse = float(np.mean((model.predict(users[test], items[test]) - ratings[test]) ** 2))
-    return {"optimizer": type(opt).__name__, "steps": steps, "batch_size": batch_size,
+    if not losses:                                 # resumed at the end: nothing left to run
+        losses = [float("nan")]
+    return {"optimizer": type(opt).__name__, "steps": len(losses), "batch_size": batch_size,
+            "first_step": first_step,
             "first_loss": losses[0], "last_loss": float(np.mean(losses[-50:])),
             "test_mse_before": first_test, "test_mse_after": test_mse,
             "optimizer_ms_per_step": 1e3 * opt_time / steps,
@@ -184,10 +206,21 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--checkpoint", metavar="DIR", default=None,
+                        help="save the model and optimizer state in DIR (one subfolder per "
+                             "optimizer) every --checkpoint-every steps")
+    parser.add_argument("--checkpoint-every", type=int, default=100, metavar="N",
+                        help="steps between checkpoints (default: 100)")
+    parser.add_argument("--resume", action="store_true",
+                        help="start from the newest checkpoint in --checkpoint DIR")
     parser.add_argument("--distributed", action="store_true",
                         help="data-parallel over MPI: run as `mpiexec -n 2 optimizers-demo "
                              "--distributed` (needs the `mpi` extra)")
     args = parser.parse_args(argv)
+    if args.resume and args.checkpoint is None:
+        parser.error("--resume needs --checkpoint DIR")
+    if args.checkpoint_every < 1:
+        parser.error("--checkpoint-every must be at least 1")
     comm = None
     if args.distributed:
         from .distribute import _comm
@@ -211,8 +244,11 @@ def main(argv=None):
         config = {} if lr is None else {"learning_rate": lr}
         opt = get({"class_name": name, "config": config})
         say(f"{type(opt).__name__} {config}")
+        directory = None if args.checkpoint is None else os.path.join(args.checkpoint, name)
         results.append(train(users, items, ratings, opt, args.dim, args.batch_size,
-                             args.steps, args.seed, progress=not args.quiet, comm=comm))
+                             args.steps, args.seed, progress=not args.quiet, comm=comm,
+                             checkpoint_dir=directory, checkpoint_every=args.checkpoint_every,
+                             resume=args.resume))
     say(_table(results))
     return 0
 

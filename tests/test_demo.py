@@ -37,3 +37,40 @@ def test_reads_movielens_files(tmp_path, capsys):
 def test_unknown_optimizer_is_refused():
     with pytest.raises(SystemExit):
         demo.main(["--optimizer", "nope", "--quiet"])
+
+
+@pytest.mark.parametrize("name", ["lazyadam", "ftrl", "sgd"])
+def test_stopped_and_resumed_run_ends_with_the_same_weights(tmp_path, name):
+    common = ["--users", "300", "--items", "200", "--ratings-count", "5000", "--dim", "4",
+              "--batch-size", "64", "--quiet", "--optimizer", name, "--checkpoint-every", "7"]
+    assert demo.main(common + ["--steps", "40", "--checkpoint", str(tmp_path / "whole")]) == 0
+    assert demo.main(common + ["--steps", "23", "--checkpoint", str(tmp_path / "parts")]) == 0
+    assert demo.main(common + ["--steps", "40", "--checkpoint", str(tmp_path / "parts"),
+                               "--resume"]) == 0
+    with np.load(tmp_path / "whole" / name / "ckpt-40") as whole, \
+            np.load(tmp_path / "parts" / name / "ckpt-40") as parts:
+        assert sorted(whole.files) == sorted(parts.files)
+        for key in whole.files:             # arrays, and the manifest's bytes
+            a, b = whole[key], parts[key]
+            assert getattr(a, "tobytes", lambda: a)() == getattr(b, "tobytes", lambda: b)(), key
+
+
+def test_resume_needs_a_checkpoint_directory():
+    with pytest.raises(SystemExit):
+        demo.main(["--resume", "--quiet"])
+
+
+def test_resume_starts_after_the_newest_checkpoint(tmp_path):
+    users, items, ratings = demo.make_synthetic(300, 200, 5000, seed=1)
+
+    def run(steps, resume):
+        opt = demo.get({"class_name": "adam", "config": {"learning_rate": 0.01}})
+        return demo.train(users, items, ratings, opt, dim=4, batch_size=64, steps=steps,
+                          progress=False, checkpoint_dir=str(tmp_path), checkpoint_every=5,
+                          resume=resume)
+
+    first = run(12, resume=False)
+    assert first["first_step"] == 1 and first["steps"] == 12
+    second = run(30, resume=True)
+    assert second["first_step"] == 13 and second["steps"] == 18
+    assert [p.name for p in sorted(tmp_path.iterdir())] == ["ckpt-20", "ckpt-25", "ckpt-30"]

@@ -68,6 +68,11 @@ def test_replicas_stay_identical_and_match_one_process():
     assert out.strip() == "OK", out
 
 
+def test_resume_from_a_checkpoint_is_bit_identical(tmp_path):
+    out = _run(os.path.join(HERE, "mpi_scripts", "resume.py"), str(tmp_path))
+    assert out.strip().splitlines()[-1] == "OK"
+
+
 def test_demo_follows_one_process():
     out = _run(os.path.join(HERE, "mpi_scripts", "demo_parity.py"))
     assert out.strip() == "OK", out
