@@ -28,6 +28,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 import zipfile
 
 import numpy as np
@@ -175,10 +176,14 @@ class Checkpoint:
         The file is written beside ``path`` under a temporary name, flushed
         and fsynced, then renamed over ``path`` (and the directory fsynced).
         An existing file at ``path`` is replaced only by a complete one.
+        Slots the tracked variables do not have yet are created first
+        (`Optimizer.build`), so that every checkpoint is complete.
         """
         path = os.fspath(path)
         lock = self.optimizer._lock if self.optimizer is not None else _NoLock()
         with lock:
+            if self.optimizer is not None:
+                self.optimizer.build([var for _, var in self._variables])
             entries = self._entries()
             manifest = self._manifest(entries)
             directory = os.path.dirname(os.path.abspath(path))
@@ -192,6 +197,7 @@ class Checkpoint:
                             _write_member(zf, name, arr)
                     f.flush()
                     os.fsync(f.fileno())
+                old = _keep_aside(path, tmp)
                 os.replace(tmp, path)
             except BaseException:
                 try:
@@ -200,6 +206,8 @@ class Checkpoint:
                     pass
                 raise
             _fsync_directory(directory)
+            if old is not None:
+                _unlink_later(old)
         return path
 
     def restore(self, path):
@@ -266,6 +274,30 @@ def _write_member(zf, name, arr):
         view = memoryview(arr.reshape(-1)).cast("B") if arr.size else memoryview(b"")
         for start in range(0, len(view), CHUNK):
             member.write(view[start:start + CHUNK])
+
+
+def _keep_aside(path, tmp):
+    """Hard-link an existing ``path`` to a side name, so that replacing it does
+    not free its blocks inside `save` (slow for large files on some file
+    systems); `_unlink_later` removes it.  Returns the side name or None."""
+    if not os.path.isfile(path):
+        return None
+    side = tmp + ".old"
+    try:
+        os.link(path, side)
+    except OSError:         # no hard links here: the rename frees the blocks itself
+        return None
+    return side
+
+
+def _unlink_later(path):
+    """Delete ``path`` in a background thread (the interpreter waits for it at exit)."""
+    def unlink():
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    threading.Thread(target=unlink, name="optimizers-checkpoint-unlink").start()
 
 
 def _fsync_directory(directory):
@@ -374,16 +406,32 @@ def _verify_member(zf, name, target, path):
 
 
 def _read_member_into(zf, name, target):
-    """Stream a verified member into ``target`` (no full-size temporary)."""
-    f, _, _ = _open_array(zf, name, "")
+    """Read a verified member straight into ``target``'s memory.
+
+    The member is stored uncompressed and its CRC was checked by
+    `_verify_member`, so its bytes are read from the archive's own open file
+    (the one verified: a file renamed over the path meanwhile is not read)
+    at the member's data offset, with ``readinto``: no temporary, no second
+    CRC pass.
+    """
+    info = zf.getinfo(name + ".npy")
+    fp = zf.fp
+    fp.seek(info.header_offset)
+    local = fp.read(30)
+    if len(local) != 30 or local[:4] != b"PK\x03\x04" or info.compress_type != zipfile.ZIP_STORED:
+        raise CheckpointError(f"Array `{name}` moved while restoring.")
+    fp.seek(info.header_offset + 30 + int.from_bytes(local[26:28], "little")
+            + int.from_bytes(local[28:30], "little"))
+    version = np.lib.format.read_magic(fp)
+    (np.lib.format.read_array_header_1_0 if version == (1, 0)
+     else np.lib.format.read_array_header_2_0)(fp)
     view = memoryview(target.reshape(-1)).cast("B") if target.size else memoryview(b"")
-    with f:
-        pos = 0
-        while pos < len(view):
-            n = f.readinto(view[pos:pos + CHUNK])
-            if not n:
-                raise CheckpointError(f"Array `{name}` ended early while restoring.")
-            pos += n
+    pos = 0
+    while pos < len(view):
+        n = fp.readinto(view[pos:pos + CHUNK])
+        if not n:
+            raise CheckpointError(f"Array `{name}` ended early while restoring.")
+        pos += n
 
 
 class CheckpointManager:
@@ -422,6 +470,15 @@ class CheckpointManager:
         self._name = checkpoint_name
         os.makedirs(self.directory, exist_ok=True)
         self._pattern = re.compile(re.escape(checkpoint_name) + r"-(\d+)")
+        # Leftovers of saves or deletions that a crash interrupted.
+        leftover = re.compile(r"\.?" + re.escape(checkpoint_name)
+                              + r"-\d+(\..*\.tmp(\.old)?|\.deleted)")
+        for entry in os.listdir(self.directory):
+            if leftover.fullmatch(entry):
+                try:
+                    os.unlink(os.path.join(self.directory, entry))
+                except OSError:
+                    pass
 
     def _numbered(self):
         found = []
@@ -455,10 +512,12 @@ class CheckpointManager:
         self._checkpoint.save(path)
         if self.max_to_keep is not None:
             for _, old in self._numbered()[:-self.max_to_keep]:
+                side = old + ".deleted"
                 try:
-                    os.unlink(old)
+                    os.replace(old, side)       # gone from the list now, freed later
                 except FileNotFoundError:
-                    pass
+                    continue
+                _unlink_later(side)
         return path
 
     def restore_or_initialize(self):

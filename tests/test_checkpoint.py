@@ -308,3 +308,33 @@ def test_manager_numbers_keeps_and_finds_checkpoints(tmp_path):
 def test_manager_arguments(tmp_path, bad):
     with pytest.raises(ValueError):
         CheckpointManager(Checkpoint(w=variables()[0]), tmp_path, **bad)
+
+
+def _join_unlinks():
+    import threading
+    for thread in threading.enumerate():
+        if thread.name == "optimizers-checkpoint-unlink":
+            thread.join()
+
+
+def test_replacing_and_pruning_leave_no_files_behind(tmp_path):
+    opt, vs = optimizers.Adam(0.1), variables()
+    ckpt = Checkpoint(optimizer=opt, w=vs[0])
+    for _ in range(3):
+        ckpt.save(tmp_path / "same")                 # replaces an existing file
+    manager = CheckpointManager(ckpt, tmp_path / "run", max_to_keep=1)
+    for _ in range(3):
+        manager.save()
+    _join_unlinks()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "same"]
+    assert [p.name for p in (tmp_path / "run").iterdir()] == ["ckpt-3"]
+    Checkpoint(optimizer=optimizers.Adam(0.1), w=variables()[0]).restore(tmp_path / "same")
+
+
+def test_manager_removes_leftovers_of_interrupted_saves(tmp_path):
+    for name in (".ckpt-4.x1y2.tmp", ".ckpt-4.x1y2.tmp.old", "ckpt-2.deleted"):
+        (tmp_path / name).write_bytes(b"partial")
+    (tmp_path / "notes.txt").write_text("kept")
+    manager = CheckpointManager(Checkpoint(w=variables()[0]), tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+    assert manager.latest_checkpoint is None
