@@ -31,6 +31,11 @@ NUMPY_ARGUMENTS = {
     "ftrl": lambda: optimizers.Ftrl(np.float32(0.1), learning_rate_power=np.float32(-0.6),
                                     l1_regularization_strength=np.float64(0.01)),
     "adamw": lambda: optimizers.AdamW(weight_decay=np.float32(0.01)),
+    "bools": lambda: optimizers.SGD(0.1, momentum=np.float32(0.5), nesterov=np.bool_(True)),
+    "amsgrad": lambda: optimizers.Adam(amsgrad=np.bool_(True), clipvalue=np.float64(1.0)),
+    "centered": lambda: optimizers.RMSprop(centered=np.bool_(True), momentum=np.float32(0.5)),
+    "staircase": lambda: optimizers.SGD(schedules.ExponentialDecay(
+        0.1, np.int32(3), 0.5, staircase=np.bool_(True))),
 }
 
 
