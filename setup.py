@@ -9,6 +9,10 @@ OPTIMIZERS_DEBUG_CYTHON=1
     Build with bounds checks, wraparound and initialisation checks on.
 OPTIMIZERS_NO_OPENMP=1
     Build without OpenMP even where the compiler has it.
+
+Extensions compile in parallel (one job per core unless ``--parallel`` /
+``-j`` says otherwise) and without debug information (``-g0``) unless
+``OPTIMIZERS_DEBUG_CYTHON=1``.
 """
 import glob
 import os
@@ -19,6 +23,7 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 DEBUG = os.environ.get("OPTIMIZERS_DEBUG_CYTHON", "0") == "1"
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 DIRECTIVES = {
     "language_level": 3,
@@ -61,6 +66,8 @@ def _openmp_flags(compiler):
 class BuildExt(build_ext):
     def finalize_options(self):
         super().finalize_options()
+        if self.parallel is None:
+            self.parallel = os.cpu_count() or 1
         import numpy
 
         for ext in self.extensions:
@@ -69,8 +76,9 @@ class BuildExt(build_ext):
     def build_extensions(self):
         cflags, lflags = _openmp_flags(self.compiler)
         unix = self.compiler.compiler_type != "msvc"
+        release = [] if DEBUG or not unix else ["-g0"]    # no debug info: ~1.5 MB a module
         for ext in self.extensions:
-            ext.extra_compile_args += cflags + (STRICT_FP if unix else [])
+            ext.extra_compile_args += cflags + (STRICT_FP if unix else []) + release
             ext.extra_link_args += lflags
         super().build_extensions()
 
@@ -78,13 +86,18 @@ class BuildExt(build_ext):
 def extensions():
     from Cython.Build import cythonize
 
+    sources = sorted(glob.glob(os.path.join(HERE, "_kernels", "*.pyx")))
+    if not sources:
+        raise SystemExit(
+            f"No kernel sources (_kernels/*.pyx) under {HERE}: this source tree or sdist is "
+            "incomplete, and a package without its kernels would not import.")
     exts = [
         Extension(
             "optimizers._kernels." + os.path.splitext(os.path.basename(src))[0],
             [src],
             define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         )
-        for src in sorted(glob.glob(os.path.join("_kernels", "*.pyx")))
+        for src in (os.path.relpath(s, HERE) for s in sources)
     ]
     return cythonize(exts, compiler_directives=DIRECTIVES, include_path=["_kernels"])
 

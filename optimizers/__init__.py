@@ -39,4 +39,4 @@ register(RMSprop, "RMSProp")
 register(Ftrl)
 register(Nadam)
 
-__version__ = "0.1.0"
+from ._version import __version__

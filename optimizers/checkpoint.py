@@ -37,7 +37,7 @@ from ._registry import serialize
 from .base import Optimizer
 from .variables import Variable, as_array
 
-__all__ = ["Checkpoint", "CheckpointManager", "CheckpointError"]
+__all__ = ["Checkpoint", "CheckpointManager", "CheckpointError", "wait_for_deletions"]
 
 FORMAT = "optimizers-checkpoint"
 VERSION = 1
@@ -290,6 +290,9 @@ def _keep_aside(path, tmp):
     return side
 
 
+_DELETIONS = []
+
+
 def _unlink_later(path):
     """Delete ``path`` in a background thread (the interpreter waits for it at exit)."""
     def unlink():
@@ -297,7 +300,16 @@ def _unlink_later(path):
             os.unlink(path)
         except OSError:
             pass
-    threading.Thread(target=unlink, name="optimizers-checkpoint-unlink").start()
+    thread = threading.Thread(target=unlink, name="optimizers-checkpoint-unlink")
+    thread.start()
+    _DELETIONS[:] = [t for t in _DELETIONS if t.is_alive()] + [thread]
+
+
+def wait_for_deletions():
+    """Wait until the files that saves replaced or pruned are deleted from disk
+    (they are deleted in the background)."""
+    while _DELETIONS:
+        _DELETIONS.pop().join()
 
 
 def _fsync_directory(directory):

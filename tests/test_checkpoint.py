@@ -13,6 +13,7 @@ import pytest
 import optimizers
 from hostile import OPTIMIZERS, gradient, snapshot, variables
 from optimizers import Checkpoint, CheckpointError, CheckpointManager, Variable, schedules
+from optimizers.checkpoint import wait_for_deletions
 
 RESUME_OPTIMIZERS = dict(OPTIMIZERS)
 RESUME_OPTIMIZERS.update({
@@ -310,13 +311,6 @@ def test_manager_arguments(tmp_path, bad):
         CheckpointManager(Checkpoint(w=variables()[0]), tmp_path, **bad)
 
 
-def _join_unlinks():
-    import threading
-    for thread in threading.enumerate():
-        if thread.name == "optimizers-checkpoint-unlink":
-            thread.join()
-
-
 def test_replacing_and_pruning_leave_no_files_behind(tmp_path):
     opt, vs = optimizers.Adam(0.1), variables()
     ckpt = Checkpoint(optimizer=opt, w=vs[0])
@@ -325,7 +319,7 @@ def test_replacing_and_pruning_leave_no_files_behind(tmp_path):
     manager = CheckpointManager(ckpt, tmp_path / "run", max_to_keep=1)
     for _ in range(3):
         manager.save()
-    _join_unlinks()
+    wait_for_deletions()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run", "same"]
     assert [p.name for p in (tmp_path / "run").iterdir()] == ["ckpt-3"]
     Checkpoint(optimizer=optimizers.Adam(0.1), w=variables()[0]).restore(tmp_path / "same")

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from optimizers import demo
+from optimizers.checkpoint import wait_for_deletions
 
 
 @pytest.mark.parametrize("name", ["sgd", "adagrad", "lazyadam", "adam", "ftrl"])
@@ -73,4 +74,5 @@ def test_resume_starts_after_the_newest_checkpoint(tmp_path):
     assert first["first_step"] == 1 and first["steps"] == 12
     second = run(30, resume=True)
     assert second["first_step"] == 13 and second["steps"] == 18
+    wait_for_deletions()
     assert [p.name for p in sorted(tmp_path.iterdir())] == ["ckpt-20", "ckpt-25", "ckpt-30"]
