@@ -233,7 +233,6 @@ def test_same_variable_twice_is_refused():
 # Atomic saves
 WRITER = r"""
 import sys, numpy as np
-sys.path.insert(0, sys.argv[2])
 from optimizers import Adam, Checkpoint, Variable
 table = Variable(np.full((2_000_000, 16), 2.0, np.float32), name="table")
 opt = Adam(0.1)
@@ -250,8 +249,12 @@ def test_a_writer_killed_mid_save_leaves_the_previous_checkpoint(tmp_path):
     opt = optimizers.Adam(0.1)
     opt.build([table])
     Checkpoint(optimizer=opt, table=table).save(path)
-    here = os.path.dirname(os.path.abspath(__file__))
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), here],
+    # The child imports the package this process imports, from a folder
+    # without a source tree in it.
+    root = os.path.dirname(os.path.dirname(os.path.abspath(optimizers.__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [root] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], cwd=tmp_path, env=env,
                             stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout.readline().strip() == "ready"
