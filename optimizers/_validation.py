@@ -125,10 +125,21 @@ def check_gradient(grad, var, arr):
     return np.ascontiguousarray(g)
 
 
-def check_pairs(pairs):
-    """Check every ``(gradient, variable)`` pair; return the checked pairs."""
+def check_pairs(pairs, known=None):
+    """Check every ``(gradient, variable)`` pair; return the checked pairs.
+
+    ``known(array) -> bool`` tells whether an array is a variable the
+    optimizer already updates: such an array (or any `Variable`) in the
+    gradient position means the pair is swapped, which would otherwise
+    overwrite the gradient.
+    """
     checked = []
     for i, (grad, var) in enumerate(pairs):
+        if isinstance(grad, Variable) or (known is not None and type(grad) is np.ndarray
+                                          and known(grad)):
+            raise TypeError(
+                f"Element {i} of the pairs has a variable ({var_name(grad)}) in the gradient "
+                "position: pairs are (gradient, variable); is this one swapped?")
         arr = check_variable(var, i)
         checked.append((check_gradient(grad, var, arr), var))
     return checked

@@ -7,6 +7,7 @@ weights and config.  Subclasses supply only `_create_slots`,
 `_prepare_local`, `_resource_apply_dense`, `_resource_apply_sparse` and
 `get_config`, with TensorFlow 2.4's signatures.
 """
+import difflib
 import functools
 import inspect
 import itertools
@@ -156,9 +157,7 @@ class Optimizer:
     def __init__(self, name, gradient_aggregator=None, gradient_transformers=None, **kwargs):
         for key, value in kwargs.items():
             if key not in _ALLOWED_KWARGS:
-                raise TypeError(
-                    f"Unexpected keyword argument passed to optimizer: {key}. Allowed kwargs "
-                    f"are {{{', '.join(_ALLOWED_KWARGS)}}}.")
+                raise TypeError(self._unknown_keyword_message(key))
             if _is_number(value) and value < 0:
                 raise ValueError(f"Expected {key} >= 0, received: {value}")
             if key != "lr" and value is not None and not _is_number(value):
@@ -216,6 +215,17 @@ class Optimizer:
         self.__dict__.update(state)
         self.__dict__.update(_lock=threading.RLock(), _scratch=Scratch(),
                              _row_slots=RowSlotMap())
+
+    def _unknown_keyword_message(self, key):
+        """Name the parameters this class takes, and the nearest to ``key``."""
+        params = [p for p in inspect.signature(type(self).__init__).parameters
+                  if p not in ("self", "kwargs", "args")]
+        near = difflib.get_close_matches(key, params + list(_ALLOWED_KWARGS), n=1)
+        hint = f" Did you mean `{near[0]}`?" if near else ""
+        # TensorFlow's and Keras' wording: code may match on it.
+        return (f"Unexpected keyword argument passed to optimizer: {key}.{hint} "
+                f"{type(self).__name__} takes {', '.join(params)}; Allowed kwargs are "
+                f"{{{', '.join(_ALLOWED_KWARGS)}}}.")
 
     def _init_set_name(self, name):
         if not name:
@@ -731,7 +741,8 @@ class Optimizer:
 
     def _checked_pairs(self, grads_and_vars, aggregate):
         """Filter, check, aggregate, clip and transform; check what came back."""
-        pairs = check_pairs(filter_empty_gradients(grads_and_vars))
+        pairs = check_pairs(filter_empty_gradients(grads_and_vars),
+                            known=lambda a: self._slot_owners.get(id(a)) is a)
         if aggregate and self.gradient_aggregator is not None:
             pairs = check_pairs(filter_empty_gradients(
                 self.gradient_aggregator(pairs), "the output of `gradient_aggregator`"))

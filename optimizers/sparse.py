@@ -10,8 +10,14 @@ import scipy.sparse
 
 from ._kernels.dedup import MalformedCSR, csr_touched_rows, dedup_rows
 
-__all__ = ["IndexedSlices", "is_sparse", "check_indexed_slices", "from_scipy", "as_rows",
+__all__ = ["IndexedSlices", "GradientIndexError", "is_sparse", "check_indexed_slices", "from_scipy", "as_rows",
            "RowSlotMap"]
+
+
+class GradientIndexError(ValueError, IndexError):
+    """A gradient names a row (or column) outside its variable: both a
+    `ValueError` (TensorFlow's ``InvalidArgumentError`` family) and an
+    `IndexError` (NumPy's)."""
 
 
 class IndexedSlices:
@@ -100,12 +106,12 @@ def check_indices(indices, n_rows, name):
         low, high = indices.min(), indices.max()
         if low < 0:
             k = int(np.argmax(indices < 0))
-            raise ValueError(
+            raise GradientIndexError(
                 f"Gradient for variable '{name}' has a negative index {indices[k]} at "
                 f"position {k}; indices must be in [0, {n_rows}).")
         if high >= n_rows:
             k = int(np.argmax(indices >= n_rows))
-            raise ValueError(
+            raise GradientIndexError(
                 f"Gradient for variable '{name}' has index {indices[k]} at position {k}, "
                 f"out of range [0, {n_rows}).")
     if indices.dtype not in (np.int32, np.int64):
@@ -141,9 +147,9 @@ def check_indexed_slices(grad, var, name):
     return np.ascontiguousarray(values), indices
 
 
-def _malformed(name, fmt, problem):
-    return ValueError(f"Gradient for variable '{name}' is a malformed {fmt.upper()} matrix: "
-                      f"{problem}.")
+def _malformed(name, fmt, problem, error=ValueError):
+    return error(f"Gradient for variable '{name}' is a malformed {fmt.upper()} matrix: "
+                 f"{problem}.")
 
 
 def _index_array(array, what, name, fmt):
@@ -164,7 +170,8 @@ def _index_array(array, what, name, fmt):
 def _check_range(array, limit, what, name, fmt):
     if array.size and (array.min() < 0 or array.max() >= limit):
         bad = array[(array < 0) | (array >= limit)][0]
-        raise _malformed(name, fmt, f"`{what}` holds {bad}, out of range [0, {limit})")
+        raise _malformed(name, fmt, f"`{what}` holds {bad}, out of range [0, {limit})",
+                         GradientIndexError)
 
 
 def _data_array(data, ndim, name, fmt):

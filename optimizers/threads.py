@@ -35,13 +35,17 @@ def max_threads():
 
 
 def _default_threads():
+    # OpenMP's count is read on every call, so that limits set at run time
+    # (threadpoolctl's threadpool_limits, omp_set_num_threads) apply; the
+    # cores this process may use are read once.
     global _default
     if _default is None:
-        n = openmp_max_threads() if openmp_enabled() else 1
-        if "OMP_NUM_THREADS" not in os.environ and hasattr(os, "sched_getaffinity"):
-            n = min(n, len(os.sched_getaffinity(0)))
-        _default = max(1, min(n, max_threads()))
-    return _default
+        _default = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                    else os.cpu_count() or 1)
+    n = openmp_max_threads() if openmp_enabled() else 1
+    if "OMP_NUM_THREADS" not in os.environ:
+        n = min(n, _default)
+    return max(1, min(n, max_threads()))
 
 
 def get_num_threads():

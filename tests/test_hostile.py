@@ -548,3 +548,43 @@ def test_set_weights_into_a_read_only_slot_assigns_nothing():
     with pytest.raises(ValueError, match="read-only"):
         opt.set_weights([w + 1 for w in opt.get_weights()])
     assert snapshot(opt, vs) == before
+
+
+# ---------------------------------------------------------------------- #
+# Guard rails
+@pytest.mark.parametrize("name", ["momentum", "adam", "ftrl"])
+def test_swapped_pair_is_refused(name):
+    opt, vs = trained(name, "dense")
+    grad = gradient("dense", vs[0])
+    table = np.zeros(SHAPE, np.float32)                        # a bare-array variable
+    opt.apply_gradients([(np.ones(SHAPE, np.float32), table)])
+    before = snapshot(opt, vs)
+    with pytest.raises(TypeError, match="swapped"):
+        opt.apply_gradients([(vs[0], grad)])                  # a Variable as gradient
+    with pytest.raises(TypeError, match="swapped"):
+        opt.apply_gradients([(table, np.ones(SHAPE, np.float32))])   # a known array
+    assert snapshot(opt, vs) == before
+
+
+@pytest.mark.parametrize("kind", ["indexed", "coo", "csc"])
+def test_index_errors_are_index_errors_too(kind):
+    opt, vs = trained("adam", "dense")
+    if kind == "indexed":
+        bad = _indexed(_values(), [0, SHAPE[0], 1])
+    else:
+        bad = CRASH_CASES[f"{kind}-row-out-of-range"](vs[1])
+    for error in (IndexError, ValueError):
+        with pytest.raises(error):
+            opt.apply_gradients([(bad, vs[1])])
+
+
+def test_unknown_keyword_names_the_nearest_parameter():
+    with pytest.raises(TypeError, match="Did you mean `learning_rate`.*Adam takes"):
+        optimizers.Adam(learnig_rate=0.1)
+
+
+def test_threadpoolctl_limits_apply():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    optimizers.set_num_threads(None)
+    with threadpoolctl.threadpool_limits(1, user_api="openmp"):
+        assert optimizers.get_num_threads() == 1
