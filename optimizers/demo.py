@@ -12,6 +12,7 @@ optimizer row-sparse gradients (`IndexedSlices` with repeated indices) for
 the embedding tables, so only the touched rows are updated.
 """
 import argparse
+import json
 import os
 import sys
 import time
@@ -43,14 +44,23 @@ def _zipf_ids(rng, n, size, exponent):
 
 
 def load_ratings(path):
-    """Read MovieLens ``u.data`` or ``ratings.csv``; ids are re-numbered densely."""
-    with open(path) as f:
-        first = f.readline()
-    csv = "," in first
-    skip = 1 if csv and not first.split(",")[0].strip().isdigit() else 0
-    data = np.loadtxt(path, delimiter="," if csv else None, skiprows=skip, usecols=(0, 1, 2))
-    if data.ndim != 2 or len(data) == 0:
-        raise ValueError(f"{path}: no ratings found (expected user, item, rating columns).")
+    """Read MovieLens ``u.data`` (tabs), ``ratings.dat`` (``::``) or ``ratings.csv``;
+    ids are re-numbered densely.  Raises `ValueError` (one line) for a file
+    that is not a ratings file."""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        lines = f.read().splitlines()
+    first = lines[0] if lines else ""
+    sep = "::" if "::" in first else ("," if "," in first else None)
+    if sep is not None and not first.split(sep)[0].strip().isdigit():
+        lines = lines[1:]                                   # a header
+    try:
+        rows = [line.split(sep)[:3] for line in lines if line.strip()]
+        data = np.array(rows, dtype=np.float64)
+    except ValueError:
+        data = np.empty((0,))
+    if data.ndim != 2 or data.shape[1] != 3 or len(data) == 0 or not np.isfinite(data).all():
+        raise ValueError(f"{path}: not a ratings file (expected user, item, rating columns "
+                         "separated by tabs, '::' or commas).")
     _, users = np.unique(data[:, 0].astype(np.int64), return_inverse=True)
     _, items = np.unique(data[:, 1].astype(np.int64), return_inverse=True)
     return users, items, data[:, 2].astype(np.float32)
@@ -98,9 +108,13 @@ class MatrixFactorization:
 
 
 def _progress(step, total, loss, rate, width=30):
-    done = int(width * step / total)
-    bar = "#" * done + "-" * (width - done)
-    sys.stderr.write(f"\r[{bar}] {step}/{total}  loss {loss:.4f}  {rate:,.0f} steps/s ")
+    """A bar redrawn in place on a terminal; a plain line otherwise (logs, pipes)."""
+    text = f"{step}/{total}  loss {loss:.4f}  {rate:,.0f} steps/s"
+    if sys.stderr.isatty():
+        done = int(width * step / total)
+        sys.stderr.write(f"\r[{'#' * done}{'-' * (width - done)}] {text} ")
+    else:
+        sys.stderr.write(f"step {text}\n")
     sys.stderr.flush()
 
 
@@ -141,36 +155,41 @@ def train(users, items, ratings, optimizer, dim=32, batch_size=1024, steps=2000,
             manager.restore_or_initialize()
             first_step = int(opt.iterations) + 1
     opt_time, losses, start = 0.0, [], time.perf_counter()
-    for step in range(first_step, steps + 1):
-        step_rng = np.random.default_rng([seed, step])
-        batch = train_idx[step_rng.integers(0, len(train_idx), batch_size)]
-        share = np.array_split(batch, size)[rank]
-        loss, grads = model.loss_and_grads(users[share], items[share], ratings[share],
-                                           global_batch=batch_size)
-        t0 = time.perf_counter()
-        opt.apply_gradients(zip(grads, model.variables))
-        opt_time += time.perf_counter() - t0
-        if comm is not None:                       # the whole batch's mean loss
-            loss = comm.allreduce(loss * len(share)) / batch_size
-        losses.append(loss)
-        if progress and (step % 50 == 0 or step == steps):
-            _progress(step, steps, np.mean(losses[-50:]),
-                      len(losses) / (time.perf_counter() - start))
-        if manager is not None and rank == 0 and (step % checkpoint_every == 0
-                                                  or step == steps):
-            manager.save(checkpoint_number=step)
-    if progress:
+    every = 50 if sys.stderr.isatty() else max(50, steps // 10)
+    interrupted = False
+    try:
+        for step in range(first_step, steps + 1):
+            step_rng = np.random.default_rng([seed, step])
+            batch = train_idx[step_rng.integers(0, len(train_idx), batch_size)]
+            share = np.array_split(batch, size)[rank]
+            loss, grads = model.loss_and_grads(users[share], items[share], ratings[share],
+                                               global_batch=batch_size)
+            t0 = time.perf_counter()
+            opt.apply_gradients(zip(grads, model.variables))
+            opt_time += time.perf_counter() - t0
+            if comm is not None:                       # the whole batch's mean loss
+                loss = comm.allreduce(loss * len(share)) / batch_size
+            losses.append(loss)
+            if progress and (step % every == 0 or step == steps):
+                _progress(step, steps, np.mean(losses[-50:]),
+                          len(losses) / (time.perf_counter() - start))
+            if manager is not None and rank == 0 and (step % checkpoint_every == 0
+                                                      or step == steps):
+                manager.save(checkpoint_number=step)
+    except KeyboardInterrupt:             # Ctrl-C: end this run, keep what it did
+        interrupted = True
+    if progress and sys.stderr.isatty():
         sys.stderr.write("\n")
     test_mse = float(np.mean((model.predict(users[test], items[test]) - ratings[test]) ** 2))
-    if not losses:                                 # resumed at the end: nothing left to run
-        losses = [float("nan")]
-    return {"optimizer": type(opt).__name__, "steps": len(losses), "batch_size": batch_size,
-            "first_step": first_step,
-            "first_loss": losses[0], "last_loss": float(np.mean(losses[-50:])),
+    done = len(losses)
+    return {"optimizer": type(opt).__name__, "steps": done, "batch_size": batch_size,
+            "first_step": first_step, "interrupted": interrupted,
+            "first_loss": losses[0] if done else float("nan"),
+            "last_loss": float(np.mean(losses[-50:])) if done else float("nan"),
             "test_mse_before": first_test, "test_mse_after": test_mse,
-            "optimizer_ms_per_step": 1e3 * opt_time / steps,
+            "optimizer_ms_per_step": 1e3 * opt_time / max(done, 1),
             "wall_s": time.perf_counter() - start, "table_rows": int(model.user.shape[0]),
-            "dim": dim, "ranks": size}
+            "dim": dim, "ranks": size, "loss_curve": [float(x) for x in losses]}
 
 
 def _table(results):
@@ -187,54 +206,136 @@ def _table(results):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
+class _Parser(argparse.ArgumentParser):
+    """Errors in one line (no usage dump), exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (value > 0 and np.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def _parser():
+    from . import __version__
+
+    parser = _Parser(
         prog="optimizers-demo",
-        description="Train a matrix-factorisation recommender with sparse gradients.")
-    parser.add_argument("--optimizer", default="lazyadam",
-                        help="optimizer name, or several separated by commas "
-                             f"(default: lazyadam; one of {', '.join(sorted(_CLASSES))})")
-    parser.add_argument("--learning-rate", type=float, default=None,
-                        help="learning rate (default: a value that suits the optimizer)")
-    parser.add_argument("--ratings", default=None,
-                        help="MovieLens u.data or ratings.csv; synthetic data if omitted")
-    parser.add_argument("--users", type=int, default=100_000)
-    parser.add_argument("--items", type=int, default=50_000)
-    parser.add_argument("--ratings-count", type=int, default=1_000_000)
-    parser.add_argument("--dim", type=int, default=32)
-    parser.add_argument("--batch-size", type=int, default=1024)
-    parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.add_argument("--checkpoint", metavar="DIR", default=None,
-                        help="save the model and optimizer state in DIR (one subfolder per "
-                             "optimizer) every --checkpoint-every steps")
-    parser.add_argument("--checkpoint-every", type=int, default=100, metavar="N",
-                        help="steps between checkpoints (default: 100)")
-    parser.add_argument("--resume", action="store_true",
-                        help="start from the newest checkpoint in --checkpoint DIR")
-    parser.add_argument("--distributed", action="store_true",
-                        help="data-parallel over MPI: run as `mpiexec -n 2 optimizers-demo "
-                             "--distributed` (needs the `mpi` extra)")
+        description="Train a matrix-factorisation recommender with sparse gradients and "
+                    "compare optimizers: loss, held-out error and throughput.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add = parser.add_argument
+    add("--optimizer", default="lazyadam",
+        help=f"optimizer name, or several separated by commas ({', '.join(sorted(_CLASSES))})")
+    add("--learning-rate", type=_positive_float, default=None,
+        help="learning rate (default: one that suits each optimizer)")
+    add("--ratings", metavar="FILE", default=None,
+        help="MovieLens u.data, ratings.dat or ratings.csv; synthetic data if omitted")
+    add("--users", type=_positive_int, default=100_000, help="synthetic users")
+    add("--items", type=_positive_int, default=50_000, help="synthetic items")
+    add("--ratings-count", type=_positive_int, default=1_000_000, help="synthetic ratings")
+    add("--dim", type=_positive_int, default=32, help="embedding dimension")
+    add("--batch-size", type=_positive_int, default=1024, help="ratings a step")
+    add("--steps", type=_positive_int, default=2000, help="steps per optimizer")
+    add("--seed", type=int, default=0, help="seed of the data, the model and the batches")
+    add("--quiet", action="store_true", help="no progress output")
+    add("--output", metavar="FILE.json", default=None,
+        help="write every run's figures and loss curve as JSON")
+    add("--plot", metavar="FILE.png", default=None,
+        help="plot the loss curves (needs matplotlib)")
+    add("--checkpoint", metavar="DIR", default=None,
+        help="save the model and optimizer state in DIR (one subfolder per optimizer)")
+    add("--checkpoint-every", type=_positive_int, default=100, metavar="N",
+        help="steps between checkpoints")
+    add("--resume", action="store_true",
+        help="start from the newest checkpoint in --checkpoint DIR")
+    add("--distributed", action="store_true",
+        help="data-parallel over MPI: mpiexec -n 2 optimizers-demo --distributed "
+             "(needs the `mpi` extra)")
+    add("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser
+
+
+def _check_output(parser, path, option):
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        parser.error(f"{option} {path}: folder {directory} does not exist")
+
+
+def _plot(path, results):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for r in results:
+        curve = np.asarray(r["loss_curve"], dtype=np.float64)
+        window = max(1, len(curve) // 50)
+        smooth = np.convolve(curve, np.ones(window) / window, mode="valid")
+        ax.plot(np.arange(len(smooth)) + r["first_step"] + window - 1, smooth,
+                label=r["optimizer"])
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss (moving mean)")
+    ax.set_yscale("log")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(argv=None):
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.resume and args.checkpoint is None:
         parser.error("--resume needs --checkpoint DIR")
-    if args.checkpoint_every < 1:
-        parser.error("--checkpoint-every must be at least 1")
+    names = [n.strip().lower() for n in args.optimizer.split(",") if n.strip()]
+    unknown = [n for n in names if n not in _CLASSES]
+    if unknown or not names:
+        parser.error(f"unknown optimizer {unknown or args.optimizer!r}; choose from "
+                     f"{', '.join(sorted(_CLASSES))}")
+    for path, option in ((args.output, "--output"), (args.plot, "--plot")):
+        if path is not None:
+            _check_output(parser, path, option)
+    if args.plot is not None:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            parser.error("--plot needs matplotlib (pip install matplotlib)")
+    if args.ratings:
+        if not os.path.isfile(args.ratings):
+            parser.error(f"--ratings {args.ratings}: no such file")
+        try:
+            users, items, ratings = load_ratings(args.ratings)
+        except (OSError, ValueError) as exc:
+            parser.error(f"--ratings {exc}" if str(exc).startswith(args.ratings)
+                         else f"--ratings {args.ratings}: {exc}")
+    else:
+        users, items, ratings = make_synthetic(args.users, args.items, args.ratings_count,
+                                               seed=args.seed)
+    if len(ratings) < 2:
+        parser.error("at least 2 ratings are needed (one to train on, one to test)")
     comm = None
     if args.distributed:
         from .distribute import _comm
         comm = _comm(None)
     say = print if comm is None or comm.Get_rank() == 0 else (lambda *a, **k: None)
-    names = [n.strip().lower() for n in args.optimizer.split(",") if n.strip()]
-    unknown = [n for n in names if n not in _CLASSES]
-    if unknown or not names:
-        parser.error(f"unknown optimizer {unknown}; choose from {', '.join(sorted(_CLASSES))}")
-    if args.ratings:
-        users, items, ratings = load_ratings(args.ratings)
-    else:
-        users, items, ratings = make_synthetic(args.users, args.items, args.ratings_count,
-                                               seed=args.seed)
     say(f"{len(ratings):,} ratings, {users.max() + 1:,} users x {items.max() + 1:,} items, "
         f"dim {args.dim}, batch {args.batch_size}, {args.steps} steps"
         + (f", {comm.Get_size()} ranks" if comm is not None else ""))
@@ -245,12 +346,25 @@ def main(argv=None):
         opt = get({"class_name": name, "config": config})
         say(f"{type(opt).__name__} {config}")
         directory = None if args.checkpoint is None else os.path.join(args.checkpoint, name)
-        results.append(train(users, items, ratings, opt, args.dim, args.batch_size,
-                             args.steps, args.seed, progress=not args.quiet, comm=comm,
-                             checkpoint_dir=directory, checkpoint_every=args.checkpoint_every,
-                             resume=args.resume))
-    say(_table(results))
-    return 0
+        result = train(users, items, ratings, opt, args.dim, args.batch_size,
+                       args.steps, args.seed, progress=not args.quiet, comm=comm,
+                       checkpoint_dir=directory, checkpoint_every=args.checkpoint_every,
+                       resume=args.resume)
+        results.append(result)
+        if result["interrupted"]:
+            say(f"interrupted after {result['steps']} steps of {result['optimizer']}")
+            break
+    interrupted = any(r["interrupted"] for r in results)
+    results = [r for r in results if r["steps"]]
+    if results:
+        say(_table(results))
+    if comm is None or comm.Get_rank() == 0:
+        if args.output is not None:
+            with open(args.output, "w") as f:
+                json.dump(results, f, indent=1)
+        if args.plot is not None and results:
+            _plot(args.plot, results)
+    return 130 if interrupted else 0
 
 
 # Learning rates that train this model well in a couple of thousand steps.
