@@ -1,4 +1,4 @@
-"""S1 rows-only steps with one and two threads, interleaved to share the noise.
+"""embedding-1Mx64-zipf16k (S1) rows-only steps with one and two threads, interleaved to share the noise.
 
     python asv_bench/compare_threads.py
 

@@ -85,6 +85,30 @@ def dense_step(workload, seed=0):
     return variables, grads
 
 
+# Benchmark parameters say what they are; the short names are DESIGN.md's.
+WORKLOADS = {
+    "embedding-1Mx64-zipf16k": "S1",
+    "embedding-100kx32-uniform1k": "S2",
+    "dense-10M": "D1",
+    "dense-200-small": "D2",
+}
+SPARSE_PARAMS = [k for k, v in WORKLOADS.items() if v in SPARSE_WORKLOADS]
+DENSE_PARAMS = [k for k, v in WORKLOADS.items() if v in ("D1", "D2")]
+
+
 def create_slots(opt, variables):
     """Create iterations, hyperparameters and slots outside the timed region."""
-    opt._create_all_weights(list(variables))
+    opt.build(list(variables))
+
+
+def step_peak_mib(opt, pairs):
+    """Peak memory (MiB) that one ``apply_gradients`` allocates above what
+    exists before it (NumPy's allocations are traced by tracemalloc)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        opt.apply_gradients(pairs)
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()

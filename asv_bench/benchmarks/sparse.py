@@ -1,18 +1,19 @@
 """Sparse steps: embedding tables (S1, S2) and a CSR gradient (C1)."""
 import optimizers
 
-from .common import OPTIMIZERS, create_slots, csr_step, make_optimizer, sparse_step
+from .common import (OPTIMIZERS, SPARSE_PARAMS, WORKLOADS, create_slots, csr_step,
+                     make_optimizer, sparse_step, step_peak_mib)
 
 
 class EmbeddingStep:
     """One ``apply_gradients`` of an IndexedSlices gradient with repeated rows."""
 
-    params = (["S1", "S2"], list(OPTIMIZERS))
+    params = (SPARSE_PARAMS, list(OPTIMIZERS))
     param_names = ["workload", "optimizer"]
     timeout = 300
 
     def setup(self, workload, optimizer):
-        self.var, self.grad = sparse_step(workload)
+        self.var, self.grad = sparse_step(WORKLOADS[workload])
         self.opt = make_optimizer(optimizer)
         create_slots(self.opt, [self.var])
         self.pairs = [(self.grad, self.var)]
@@ -20,12 +21,15 @@ class EmbeddingStep:
     def time_step(self, workload, optimizer):
         self.opt.apply_gradients(self.pairs)
 
-    def peakmem_step(self, workload, optimizer):
-        self.opt.apply_gradients(self.pairs)
+    def track_step_peak_mib(self, workload, optimizer):
+        return step_peak_mib(self.opt, self.pairs)
+
+    track_step_peak_mib.unit = "MiB"
 
 
 class CSRStep:
-    """One ``apply_gradients`` of a scipy CSR gradient (C1)."""
+    """One ``apply_gradients`` of a scipy CSR gradient (C1): a (2**20, 16) weight,
+    a 512-example batch with 40 features each."""
 
     params = [list(OPTIMIZERS)]
     param_names = ["optimizer"]
@@ -40,12 +44,15 @@ class CSRStep:
     def time_step(self, optimizer):
         self.opt.apply_gradients(self.pairs)
 
-    def peakmem_step(self, optimizer):
-        self.opt.apply_gradients(self.pairs)
+    def track_step_peak_mib(self, optimizer):
+        return step_peak_mib(self.opt, self.pairs)
+
+    track_step_peak_mib.unit = "MiB"
 
 
 class Threads:
-    """S1 rows-only steps with one and two threads (results are identical)."""
+    """embedding-1Mx64-zipf16k (S1) rows-only steps with one and two threads
+    (results are identical)."""
 
     params = (["sgd", "momentum", "adagrad", "lazy_adam", "ftrl"], [1, 2])
     param_names = ["optimizer", "threads"]
