@@ -134,13 +134,12 @@ class Checkpoint:
 
     # ------------------------------------------------------------------ #
     def _entries(self):
-        """``{name: array}`` of everything this checkpoint saves, in order."""
+        """``{name: array}`` of everything this checkpoint saves, in order (after
+        `Optimizer.build`, so ``iterations`` and the slots exist)."""
         entries = {f"variables/{path}": as_array(var) for path, var in self._variables}
         opt = self.optimizer
         if opt is None:
             return entries
-        opt._create_hypers()
-        _ = opt.iterations
         prefix = opt.name + "/"
         for path, var in self._variables:
             key = opt._slot_key(var)
