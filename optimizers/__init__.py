@@ -39,4 +39,4 @@ register(RMSprop, "RMSProp")
 register(Ftrl)
 register(Nadam)
 
-from ._version import __version__
+from ._version import __version__  # noqa: F401  (re-exported)
