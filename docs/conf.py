@@ -1,6 +1,7 @@
 """Sphinx configuration for the ``optimizers`` documentation.
 
-Build with ``pip install ".[docs]" && sphinx-build -W -b html docs docs/_build``.
+Build with ``pip install ".[docs]" && sphinx-build -W -n -b html docs docs/_build``
+(CI does, from outside the source tree).
 """
 import optimizers
 
@@ -11,6 +12,6 @@ autosummary_generate = False
 numpydoc_show_class_members = False
 numpydoc_validation_checks = set()
 default_role = "py:obj"
-nitpicky = False
+nitpicky = True
 exclude_patterns = ["_build"]
 html_theme = "alabaster"

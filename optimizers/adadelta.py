@@ -29,7 +29,7 @@ class Adadelta(Optimizer):
     steps match to about 1e-6 relative.
 
     Checkpoints without ``iterations`` (one weight short) load through
-    `set_weights` as in TensorFlow.
+    `~optimizers.Optimizer.set_weights` as in TensorFlow.
 
     Parameters
     ----------

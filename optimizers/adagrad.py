@@ -35,9 +35,9 @@ class Adagrad(Optimizer):
     -----
     The accumulator slot starts at exactly ``initial_accumulator_value`` in
     the variable's dtype.  Checkpoints without ``iterations`` (one weight
-    short) load through `set_weights` as in TensorFlow.
+    short) load through `~optimizers.Optimizer.set_weights` as in TensorFlow.
 
-    `from_config` differs from TensorFlow 2.4 in one way: a serialized
+    `~optimizers.Optimizer.from_config` differs from TensorFlow 2.4 in one way: a serialized
     learning-rate schedule (a dict) is deserialized.  TensorFlow's
     ``Adagrad.from_config`` leaves the dict as the learning rate, and the
     first step then fails.  As in TensorFlow, a config without

@@ -63,8 +63,8 @@ class Adam(Optimizer):
     Notes
     -----
     Slots are created as all ``m``, then all ``v``, then (amsgrad) all
-    ``vhat``, so `get_weights` lists them in TensorFlow's order.
-    `set_weights` accepts the weights of an amsgrad Adam (or a Keras 1
+    ``vhat``, so `~optimizers.Optimizer.get_weights` lists them in TensorFlow's order.
+    `~optimizers.Optimizer.set_weights` accepts the weights of an amsgrad Adam (or a Keras 1
     Adam) on an Adam without amsgrad and drops the ``vhat`` part, as
     TensorFlow does.
 

@@ -70,7 +70,7 @@ class AdamW(Adam):
     Notes
     -----
     Slots: all ``m``, then all ``v``, then (amsgrad) all ``vhat``.
-    `get_config` has `Adam`'s keys followed by ``weight_decay``.
+    `~optimizers.Optimizer.get_config` has `Adam`'s keys followed by ``weight_decay``.
     """
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,

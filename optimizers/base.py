@@ -3,9 +3,9 @@
 It holds the whole flow of a step once (filter, validate, aggregate, clip,
 transform, create slots, prepare coefficients, update, constrain, count),
 and the state every optimizer has: hyperparameters, slots, ``iterations``,
-weights and config.  Subclasses supply only `_create_slots`,
-`_prepare_local`, `_resource_apply_dense`, `_resource_apply_sparse` and
-`get_config`, with TensorFlow 2.4's signatures.
+weights and config.  Subclasses supply only ``_create_slots``,
+``_prepare_local``, ``_resource_apply_dense``, ``_resource_apply_sparse`` and
+`~optimizers.Optimizer.get_config`, with TensorFlow 2.4's signatures.
 """
 import difflib
 import functools
@@ -117,8 +117,8 @@ class Optimizer:
     """Base class for optimizers, with TensorFlow 2.4's ``OptimizerV2`` API.
 
     Do not instantiate it directly; use a subclass such as `SGD` or `Adam`,
-    or write one: override `_create_slots`, `_resource_apply_dense`,
-    `_resource_apply_sparse` and `get_config` (and `_prepare_local` to
+    or write one: override ``_create_slots``, ``_resource_apply_dense``,
+    ``_resource_apply_sparse`` and `~optimizers.Optimizer.get_config` (and ``_prepare_local`` to
     compute per-dtype coefficients once per step).
 
     Parameters
@@ -356,7 +356,7 @@ class Optimizer:
     def _get_hyper(self, name, dtype=None):
         """Return hyperparameter ``name``, cast to ``dtype`` when given.
 
-        A `LearningRateSchedule` is returned as is; a callable is called.
+        A `~optimizers.schedules.LearningRateSchedule` is returned as is; a callable is called.
         """
         self._create_hypers()
         value = self._hyper[name]
@@ -557,9 +557,10 @@ class Optimizer:
         """Create `iterations` and every slot of the variables in ``var_list``
         without taking a step (Keras 3's name); idempotent.
 
-        Use it to restore weights (`set_weights`, `Checkpoint.restore`) into an
-        optimizer that has not stepped yet.  The variables are checked as
-        `apply_gradients` checks them; on an error nothing is created.
+        Use it to restore weights (`~optimizers.Optimizer.set_weights`,
+        `~optimizers.Checkpoint.restore`) into an optimizer that has not
+        stepped yet.  The variables are checked as `apply_gradients` checks
+        them; on an error nothing is created.
         """
         with self._lock:
             var_list = self._flatten_var_list(var_list)
@@ -576,7 +577,7 @@ class Optimizer:
     def _create_all_weights(self, var_list):
         _ = self.iterations
         self._create_hypers()
-        # `_create_slots` is idempotent; variables that have slots are skipped
+        # ``_create_slots`` is idempotent; variables that have slots are skipped
         # (creation order among the new ones is unchanged).
         new = [v for v in var_list if self._slot_key(v) is None]
         if new:
@@ -590,7 +591,8 @@ class Optimizer:
         return [w.numpy()[()] if w.shape == () else w.numpy() for w in self._weights]
 
     def set_weights(self, weights):
-        """Set the optimizer's weights from a list of arrays, as `get_weights` gives.
+        """Set the optimizer's weights from a list of arrays, as
+        `~optimizers.Optimizer.get_weights` gives them.
 
         The list must have one array per weight, each of the weight's shape
         and a real dtype; nothing is assigned unless all match.
@@ -691,7 +693,7 @@ class Optimizer:
         ----------
         grads_and_vars : iterable of (gradient, variable)
             A gradient is an ndarray of the variable's shape and dtype (dense
-            update), an `IndexedSlices` or any ``scipy.sparse`` matrix
+            update), an `~optimizers.IndexedSlices` or any ``scipy.sparse`` matrix
             (sparse update of the touched rows), or ``None`` (the variable is
             skipped, with a warning).
         name : str, optional
@@ -949,7 +951,7 @@ class Optimizer:
         """The three update methods, each called as ``f(*args, apply_state)``."""
         appliers = self.__dict__.get("_appliers_cache")
         if appliers is None:
-            # As in TensorFlow, `_resource_apply_sparse`'s signature decides
+            # As in TensorFlow, ``_resource_apply_sparse``'s signature decides
             # whether the duplicate-indices entry point gets `apply_state`.
             sparse = self._resource_apply_sparse
             appliers = (_with_apply_state(self._resource_apply_dense),
@@ -1006,7 +1008,7 @@ class Optimizer:
         raise NotImplementedError("Must be implemented in subclasses.")
 
     def _resource_apply_sparse_duplicate_indices(self, grad, handle, indices, **kwargs):
-        """Sum the rows of repeated indices (input order), then `_resource_apply_sparse`."""
+        """Sum the rows of repeated indices (input order), then ``_resource_apply_sparse``."""
         summed, unique = self._deduplicate(grad, handle, indices)
         return self._call(self._resource_apply_sparse, summed, handle, unique,
                           kwargs.get("apply_state"))
@@ -1133,7 +1135,7 @@ class Optimizer:
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        """Create an optimizer from `get_config` output.
+        """Create an optimizer from `~optimizers.Optimizer.get_config` output.
 
         ``lr`` is renamed to ``learning_rate``; a dict learning rate is
         deserialized as a schedule.  The given dict is not modified.

@@ -94,7 +94,7 @@ class Checkpoint:
         Its weights (``iterations``, slots of the tracked variables, other
         weights) and numeric hyperparameters are saved.
     **named
-        Variables to save, each a `Variable`, a float ndarray, or a (nested)
+        Variables to save, each a `~optimizers.Variable`, a float ndarray, or a (nested)
         list or tuple of them (``layers=[w1, w2]``).
 
     Examples
@@ -135,7 +135,7 @@ class Checkpoint:
     # ------------------------------------------------------------------ #
     def _entries(self):
         """``{name: array}`` of everything this checkpoint saves, in order (after
-        `Optimizer.build`, so ``iterations`` and the slots exist)."""
+        `~optimizers.Optimizer.build`, so ``iterations`` and the slots exist)."""
         entries = {f"variables/{path}": as_array(var) for path, var in self._variables}
         opt = self.optimizer
         if opt is None:
@@ -176,7 +176,7 @@ class Checkpoint:
         and fsynced, then renamed over ``path`` (and the directory fsynced).
         An existing file at ``path`` is replaced only by a complete one.
         Slots the tracked variables do not have yet are created first
-        (`Optimizer.build`), so that every checkpoint is complete.
+        (`~optimizers.Optimizer.build`), so that every checkpoint is complete.
         """
         path = os.fspath(path)
         lock = self.optimizer._lock if self.optimizer is not None else _NoLock()
@@ -215,7 +215,7 @@ class Checkpoint:
     def restore(self, path):
         """Read ``path`` back into the tracked variables and the optimizer.
 
-        Missing slots are created first (`Optimizer.build`).  Every array the
+        Missing slots are created first (`~optimizers.Optimizer.build`).  Every array the
         checkpoint should hold is matched by name; a missing, extra or
         mismatched (shape, dtype) array, a wrong format version or a
         corrupted or truncated file raises `CheckpointError` naming it, and

@@ -35,7 +35,7 @@ What travels
 Dense gradients below ``fusion_threshold`` bytes are packed, per dtype,
 into one buffer and reduced with a single ``Allreduce``; larger ones are
 reduced alone, straight from the caller's array into a new one.  Sparse
-gradients (`IndexedSlices`; ``scipy.sparse`` gradients arrive already
+gradients (`~optimizers.IndexedSlices`; ``scipy.sparse`` gradients arrive already
 converted) are never densified: every rank's indices and values are
 gathered with ``Allgatherv`` and concatenated in rank order, so all ranks
 hold the same concatenation; the optimizer then sums repeated rows as
@@ -155,7 +155,7 @@ class MPIAllReduce:
     -----
     The result is a new list of new gradients: the caller's arrays are only
     read, so a failure leaves them, and the optimizer, unchanged.  Sparse
-    results are `IndexedSlices` marked as possibly holding repeated indices.
+    results are `~optimizers.IndexedSlices` marked as possibly holding repeated indices.
 
     Every rank must call ``apply_gradients`` at the same steps with the same
     variables, in the same order, with gradients of the same kind (dense or
@@ -167,7 +167,7 @@ class MPIAllReduce:
     name, shape and dtype swapped on one rank cannot be told apart.
 
     Consequences: a rank without examples for a variable must still pass a
-    gradient for it (zeros, or an `IndexedSlices` with no rows), not
+    gradient for it (zeros, or an `~optimizers.IndexedSlices` with no rows), not
     ``None`` (``None`` gradients are dropped before aggregation, so that
     rank's variable list would differ).  A rank that raises *before* the
     aggregator runs (for instance on a malformed gradient of its own) never
@@ -355,10 +355,10 @@ def broadcast_variables(variables, root=0, comm=None):
 
 
 def broadcast_optimizer_state(optimizer, root=0, comm=None, var_list=None):
-    """Give every rank the optimizer state (`get_weights`) of rank ``root``.
+    """Give every rank the optimizer state (`~optimizers.Optimizer.get_weights`) of rank ``root``.
 
     ``iterations`` and every slot are broadcast from ``root`` and set with
-    `set_weights` on the other ranks.  Hyperparameters (learning rate and
+    `~optimizers.Optimizer.set_weights` on the other ranks.  Hyperparameters (learning rate and
     so on) are not weights: construct the optimizer the same way on every
     rank.
 

@@ -47,7 +47,7 @@ class LazyAdam(Adam):
 
     Notes
     -----
-    Slots: all ``m``, then all ``v``.  `get_config` has `Adam`'s keys.
+    Slots: all ``m``, then all ``v``.  `~optimizers.Optimizer.get_config` has `Adam`'s keys.
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,

@@ -29,13 +29,13 @@ class Nadam(Optimizer):
     variable (one pass at memory speed) while ``w`` moves on the given rows.
     As in TensorFlow, the learning rate is used as is (no schedule, no legacy
     ``decay``); ``schedule_decay`` is stored under the config key ``decay``.
-    Unlike TensorFlow, `from_config` reads that key back, so a config round
+    Unlike TensorFlow, `~optimizers.Optimizer.from_config` reads that key back, so a config round
     trip keeps ``schedule_decay``.
 
     Parameters
     ----------
     learning_rate : float or callable, default=0.001
-        A `LearningRateSchedule` is refused, as in TensorFlow.
+        A `~optimizers.schedules.LearningRateSchedule` is refused, as in TensorFlow.
     beta_1, beta_2 : float, default 0.9 and 0.999
     epsilon : float, default=1e-7
         A falsy value means 1e-7, as in TensorFlow.

@@ -32,7 +32,7 @@ class RowwiseAdagrad(Adagrad):
     A dense step equals, bit for bit, a sparse step naming every row.
 
     Not a TensorFlow optimizer; arguments, ``get_config`` keys and
-    `from_config` are `Adagrad`'s.
+    `~optimizers.Optimizer.from_config` are `Adagrad`'s.
 
     Parameters
     ----------
