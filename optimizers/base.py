@@ -87,6 +87,12 @@ def _to_dtype(value, dtype, name="learning_rate", source="value"):
     return array.astype(dtype)[()]
 
 
+def _var_key(var):
+    """The key of a variable's slots: a `Variable`'s ``_uid`` (kept by copies),
+    a bare ndarray's ``id()``."""
+    return var._uid if isinstance(var, Variable) else id(var)
+
+
 def _base_array(array):
     """The ndarray that owns ``array``'s memory (``array`` itself if it owns it)."""
     while isinstance(array.base, np.ndarray):
@@ -507,7 +513,7 @@ class Optimizer:
         A second Variable object of an identity that already has an owner
         here (a copy of a trained variable) is an error.
         """
-        key = var._uid if isinstance(var, Variable) else id(var)
+        key = _var_key(var)
         owners = self._slot_owners
         owner = owners.get(key, _MISSING)
         if owner is var:
@@ -803,9 +809,9 @@ class Optimizer:
         made (updates would write out of bounds).  Returns the ids of the
         arrays owning the memory of these variables and their slots."""
         owners = {}
-        layouts, slot_owners = self._layouts, self._slot_owners
+        layouts = self._layouts
         for var in var_list:
-            self._slot_key(var)                 # adopt, or refuse a copy
+            key = self._slot_key(var)           # adopts, or refuses a copy
             arr = var._value if type(var) is Variable else var
             owner = id(arr if arr.base is None else _base_array(arr))
             other = owners.get(owner)
@@ -814,9 +820,8 @@ class Optimizer:
                     f"Variables '{var_name(other)}' and '{var_name(var)}' share memory; "
                     "each variable of a step must have its own.")
             owners[owner] = var
-            key = var._uid if type(var) is Variable else id(var)
-            layout = layouts.get(key)
-            if layout is None or slot_owners.get(key) is not var:
+            layout = None if key is None else layouts.get(key)
+            if layout is None:
                 continue
             if arr.shape != layout[0]:
                 raise ValueError(
@@ -866,7 +871,7 @@ class Optimizer:
     def _check_distinct(var_list):
         seen = {}
         for var in var_list:
-            key = var._uid if isinstance(var, Variable) else id(var)
+            key = _var_key(var)
             if key in seen:
                 what = ("appears more than once in one `apply_gradients` call; sum its "
                         "gradients first" if seen[key] is var else

@@ -24,6 +24,7 @@ previous file (or none), never a torn one.  Restoring is all or nothing:
 every name, shape and dtype is checked and every array's CRC verified before
 anything is assigned.
 """
+import contextlib
 import json
 import os
 import re
@@ -179,7 +180,7 @@ class Checkpoint:
         (`~optimizers.Optimizer.build`), so that every checkpoint is complete.
         """
         path = os.fspath(path)
-        lock = self.optimizer._lock if self.optimizer is not None else _NoLock()
+        lock = self.optimizer._lock if self.optimizer is not None else contextlib.nullcontext()
         with lock:
             if self.optimizer is not None:
                 self.optimizer.build([var for _, var in self._variables])
@@ -226,7 +227,7 @@ class Checkpoint:
         """
         path = os.fspath(path)
         opt = self.optimizer
-        lock = opt._lock if opt is not None else _NoLock()
+        lock = opt._lock if opt is not None else contextlib.nullcontext()
         with lock:
             try:
                 zf = zipfile.ZipFile(path)
@@ -253,14 +254,6 @@ class Checkpoint:
     def __repr__(self):
         names = [path for path, _ in self._variables]
         return f"<Checkpoint optimizer={self.optimizer!r} variables={names}>"
-
-
-class _NoLock:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _member_bound(name, arr):
