@@ -163,11 +163,16 @@ def check_global_clip_dtypes(pairs):
             f"{sorted(d.name for d in dtypes)}.")
 
 
+def is_real_number(value):
+    """A real number: a Python or NumPy integer or float (not a bool)."""
+    return (isinstance(value, (int, float, np.integer, np.floating))
+            and not isinstance(value, bool))
+
+
 def check_number(name, value):
     """Return ``value`` if it is a real number (a Python or NumPy scalar, or a
     0-d real array); raise `TypeError` naming the argument ``name`` if not."""
-    if isinstance(value, bool) or not (
-            isinstance(value, (int, float, np.integer, np.floating))
+    if not (is_real_number(value)
             or (isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf")):
         raise TypeError(f"`{name}` must be a real number; received {value!r}.")
     return value
@@ -184,7 +189,7 @@ def momentum_needs_slot(momentum):
     callable or a variable always does, a number when > 0)."""
     if isinstance(momentum, bool) or isinstance(momentum, (str, bytes)):
         raise TypeError(f"`momentum` must be a number or a callable; received {momentum!r}.")
-    if isinstance(momentum, (int, float, np.integer, np.floating)):
+    if is_real_number(momentum):
         if not 0 <= momentum <= 1:
             raise ValueError(
                 f"`momentum` must be between [0, 1]. Received: momentum={momentum} (of type "

@@ -21,7 +21,7 @@ from . import clip, schedules
 from ._config import plain_configs_in_subclasses, returns_plain
 from ._dense import Scratch
 from ._validation import (check_global_clip_dtypes, check_pairs, check_sparse_constraints,
-                          check_variable, filter_empty_gradients)
+                          check_variable, filter_empty_gradients, is_real_number)
 from .sparse import IndexedSlices, RowSlotMap, as_rows
 from .variables import Variable, as_array, var_name
 
@@ -55,12 +55,6 @@ def compute_dtype(dtype):
 
 _COMPUTE_DTYPES = {np.dtype(t): np.dtype(np.float32 if t is np.float16 else t)
                    for t in (np.float16, np.float32, np.float64)}
-
-
-def _is_number(value):
-    """A real number: a Python or NumPy integer or float (not a bool)."""
-    return (isinstance(value, (int, float, np.integer, np.floating))
-            and not isinstance(value, bool))
 
 
 def _to_dtype(value, dtype, name="learning_rate", source="value"):
@@ -164,9 +158,9 @@ class Optimizer:
         for key, value in kwargs.items():
             if key not in _ALLOWED_KWARGS:
                 raise TypeError(self._unknown_keyword_message(key))
-            if _is_number(value) and value < 0:
+            if is_real_number(value) and value < 0:
                 raise ValueError(f"Expected {key} >= 0, received: {value}")
-            if key != "lr" and value is not None and not _is_number(value):
+            if key != "lr" and value is not None and not is_real_number(value):
                 raise TypeError(f"`{key}` must be a number; received {value!r}.")
         if gradient_aggregator is not None and not callable(gradient_aggregator):
             raise TypeError(
@@ -253,7 +247,7 @@ class Optimizer:
                 f"`{field}` cannot be set when `gradient_transformers` is set. Instead, use "
                 "the `gradient_transformers` to specify clipping and other transformations. "
                 f"Received: val={value}, gradient_transformers={self.gradient_transformers}.")
-        if value is not None and (not _is_number(value) or value < 0):
+        if value is not None and (not is_real_number(value) or value < 0):
             raise ValueError(f"`{field}` must be a number >= 0; received {value!r}.")
 
     def _check_norm_exclusive(self, clipnorm, global_clipnorm):
@@ -333,7 +327,7 @@ class Optimizer:
                 raise ValueError(
                     f"Hyperparameter `{name}` must be a scalar; received a Variable of shape "
                     f"{value.shape} and dtype {value.dtype}.")
-        elif not (_is_number(value) or callable(value)
+        elif not (is_real_number(value) or callable(value)
                   or (isinstance(value, np.ndarray) and value.ndim == 0
                       and value.dtype.kind in "fiu")):
             raise TypeError(
@@ -622,7 +616,7 @@ class Optimizer:
             try:
                 value = np.asarray(weight)
                 if value.dtype.kind == "O":             # numbers stored as objects
-                    if not all(_is_number(x) for x in value.flat):
+                    if not all(is_real_number(x) for x in value.flat):
                         raise TypeError
                     value = value.astype(np.float64)
                 if value.dtype.kind not in "biuf":
