@@ -392,14 +392,19 @@ def _match(manifest, targets, path):
     return plan
 
 
+def _read_npy_header(f):
+    """Read an .npy header from ``f``; return ``(shape, fortran_order, dtype)``."""
+    version = np.lib.format.read_magic(f)
+    reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+              else np.lib.format.read_array_header_2_0)
+    return reader(f)
+
+
 def _open_array(zf, name, path):
     """Open member ``name``; return ``(file, shape, dtype)`` after its header."""
     try:
         f = zf.open(name + ".npy")
-        version = np.lib.format.read_magic(f)
-        reader = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                  else np.lib.format.read_array_header_2_0)
-        shape, fortran, dtype = reader(f)
+        shape, fortran, dtype = _read_npy_header(f)
     except (KeyError, ValueError, zipfile.BadZipFile, OSError, EOFError) as exc:
         raise CheckpointError(f"Checkpoint {path!r}: array `{name}` is unreadable "
                               f"({exc}).") from None
@@ -448,9 +453,7 @@ def _read_member_into(zf, name, target):
         raise CheckpointError(f"Array `{name}` moved while restoring.")
     fp.seek(info.header_offset + 30 + int.from_bytes(local[26:28], "little")
             + int.from_bytes(local[28:30], "little"))
-    version = np.lib.format.read_magic(fp)
-    (np.lib.format.read_array_header_1_0 if version == (1, 0)
-     else np.lib.format.read_array_header_2_0)(fp)
+    _read_npy_header(fp)
     view = memoryview(target.reshape(-1)).cast("B") if target.size else memoryview(b"")
     pos = 0
     while pos < len(view):
