@@ -96,6 +96,8 @@ class Adadelta(Optimizer):
             np.multiply(t, omr, out=t)
             np.add(ub, t, out=ub)
 
+    _sparse_rows_only = True      # a sparse step reads and writes only its rows
+
     def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
         c = self._coefficients(var, apply_state)
         w, acc, acc_upd = self._rows(var, "accum_grad", "accum_var")

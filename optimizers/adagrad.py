@@ -103,6 +103,8 @@ class Adagrad(Optimizer):
             np.divide(t, u, out=t)
             np.subtract(w[sl], t, out=w[sl])
 
+    _sparse_rows_only = True      # a sparse step reads and writes only its rows
+
     def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
         coef = self._coefficients(var, apply_state)
         w, acc = self._rows(var, "accumulator")

@@ -79,6 +79,8 @@ class Adamax(Optimizer):
             np.multiply(u, c["scaled_lr"], out=u)
             np.subtract(w[sl], u, out=w[sl])
 
+    _sparse_rows_only = True      # a sparse step reads and writes only its rows
+
     def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
         c = self._coefficients(var, apply_state)
         w, m, v = self._rows(var, "m", "v")

@@ -99,6 +99,8 @@ class AdamW(Adam):
         decay = c["lr_weight_decay"]
         self._adam_dense(grad, var, c, decay=decay if decay != 0 else None)
 
+    _sparse_rows_only = True      # a sparse step reads and writes only its rows
+
     def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
         c = self._coefficients(var, apply_state)
         w, m, v, *vhat = self._rows(var, *self._slot_list())

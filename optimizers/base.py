@@ -113,6 +113,17 @@ def _with_apply_state(method, declared_by=None):
     return lambda *args: method(*args[:-1])
 
 
+@functools.lru_cache(maxsize=None)
+def _rows_only_declaration(cls):
+    """``_sparse_rows_only`` as declared by the class of ``cls``'s MRO that
+    defines its sparse update (False if that class does not declare it)."""
+    for klass in cls.__mro__:
+        own = vars(klass)
+        if "_resource_apply_sparse" in own or "_resource_apply_sparse_duplicate_indices" in own:
+            return own.get("_sparse_rows_only", False)
+    return False
+
+
 class Optimizer:
     """Base class for optimizers, with TensorFlow 2.4's ``OptimizerV2`` API.
 
@@ -930,11 +941,34 @@ class Optimizer:
         return result
 
     def _apply_one(self, grad, var, apply_state):
-        """Update ``var`` in place (float16: in float32, rounded once)."""
-        if as_array(var).dtype == np.float16:
-            self._write_back(var, *self._update_copy(grad, var, apply_state))
-        else:
+        """Update ``var`` in place (float16: in float32, rounded once).
+
+        A float16 sparse step of an optimizer whose sparse update touches only
+        the given rows (`_sparse_touches_only_rows`) copies, updates and
+        writes back just those rows of the variable and its slots.
+        """
+        if as_array(var).dtype != np.float16:
             self._apply_update(grad, var, apply_state)
+        elif type(grad) is IndexedSlices and self._sparse_touches_only_rows():
+            rows, positions = np.unique(grad.indices, return_inverse=True)
+            local = IndexedSlices(grad.values, positions.reshape(-1),
+                                  (len(rows),) + tuple(grad.dense_shape[1:]))
+            local._unique = grad._unique
+            self._write_back(var, *self._update_copy(local, var, apply_state, rows), rows)
+        else:
+            self._write_back(var, *self._update_copy(grad, var, apply_state))
+
+    def _sparse_touches_only_rows(self):
+        """Whether a sparse step reads and writes only the rows it names, of
+        the variable and of its slots.
+
+        A class declares it with ``_sparse_rows_only`` (a bool, or a method of
+        the optimizer returning one) beside its sparse update; a subclass that
+        rewrites the sparse update without declaring it again gets False,
+        which is always safe (float16 steps then copy whole arrays).
+        """
+        declared = _rows_only_declaration(type(self))
+        return bool(declared(self) if callable(declared) else declared)
 
     def _apply_update(self, grad, var, apply_state):
         dense, sparse, sparse_dup = self._appliers()
@@ -967,14 +1001,21 @@ class Optimizer:
             return method(*args, apply_state=apply_state)
         return method(*args)
 
-    def _update_copy(self, grad, var, apply_state):
+    def _update_copy(self, grad, var, apply_state, rows=None):
         """Apply ``var``'s update to copies of it and its slots, in the compute
         dtype (float32 for float16); return ``(new value, {slot name: new
-        value})``.  ``var`` and its slots are not touched."""
+        value})``.  ``var`` and its slots are not touched.
+
+        With ``rows``, the copies hold only those rows (of the variable and of
+        every slot) and ``grad`` indexes them by position.
+        """
+        def copy(array):
+            return (array if rows is None else array[rows]).astype(dtype)
+
         dtype = compute_dtype(as_array(var).dtype)
-        shadow = Variable(as_array(var).astype(dtype), name=var_name(var))
+        shadow = Variable(copy(as_array(var)), name=var_name(var))
         key = shadow._uid
-        self._slots[key] = {n: Variable(as_array(s).astype(dtype), name=s.name)
+        self._slots[key] = {n: Variable(copy(as_array(s)), name=s.name)
                             for n, s in self._slots.get(self._slot_key(var), {}).items()}
         self._slot_owners[key] = shadow
         try:
@@ -992,11 +1033,12 @@ class Optimizer:
             for k in [k for k in cache if k[0] == id(shadow)]:
                 del cache[k]
 
-    def _write_back(self, var, value, slots):
+    def _write_back(self, var, value, slots, rows=None):
         """Commit `_update_copy`'s results (rounded to the variable's dtype)."""
-        as_array(var)[...] = value
+        where = Ellipsis if rows is None else rows
+        as_array(var)[where] = value
         for name, slot_value in slots.items():
-            as_array(self._slots[self._slot_key(var)][name])[...] = slot_value
+            as_array(self._slots[self._slot_key(var)][name])[where] = slot_value
 
     def _resource_apply_dense(self, grad, handle, apply_state):
         """Update ``handle`` in place with the dense gradient ``grad`` (override)."""

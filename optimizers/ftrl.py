@@ -158,6 +158,8 @@ class Ftrl(Optimizer):
             np.divide(t, pn, out=wb, where=keep)
             np.copyto(ab, n)                            # acc = n
 
+    _sparse_rows_only = True      # a sparse step reads and writes only its rows
+
     def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
         c = self._coefficients(var, apply_state)
         w, acc, lin = self._rows(var, "accumulator", "linear")

@@ -139,6 +139,11 @@ class RMSprop(Optimizer):
             np.add(pb, t, out=pb)
             np.subtract(w[sl], pb, out=w[sl])           # w -= mom
 
+    def _sparse_rows_only(self):
+        # With momentum a sparse step updates only its rows; without, `rms`
+        # (and `mg`) decay over the whole table.
+        return bool(self._momentum)
+
     def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
         c = self._coefficients(var, apply_state)
         w, rms, *rest = self._rows(var, *self._slots_in_use())

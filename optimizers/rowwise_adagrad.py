@@ -76,6 +76,8 @@ class RowwiseAdagrad(Adagrad):
         g = as_rows(np.ascontiguousarray(grad, dtype=arr.dtype).reshape(w.shape))
         rowwise_adagrad_all(w, acc, g, coef["lr_t"], coef["epsilon"], threads_for(w.size))
 
+    _sparse_rows_only = True      # a sparse step reads and writes only its rows
+
     def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
         coef = self._coefficients(var, apply_state)
         w = as_rows(as_array(var))

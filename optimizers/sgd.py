@@ -99,6 +99,8 @@ class SGD(Optimizer):
         # TensorFlow scatter-adds every slice in turn; no summing first.
         return self._resource_apply_sparse(grad, var, indices, **kwargs)
 
+    _sparse_rows_only = True      # a sparse step reads and writes only its rows
+
     def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
         coef = self._coefficients(var, apply_state)
         w = as_rows(as_array(var))
