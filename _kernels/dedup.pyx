@@ -123,3 +123,17 @@ def csr_touched_rows(const index_t[::1] indptr, const index_t[::1] indices,
     if bad:
         raise MalformedCSR(f"column indices must lie in [0, {n_cols})")
     return rows_arr, values_arr
+
+
+def first_index_out_of_range(const index_t[::1] indices, long long n_rows):
+    """Position of the first index outside ``[0, n_rows)``, or -1 if none is
+    (one pass, for the check every sparse gradient gets)."""
+    cdef Py_ssize_t k, n = indices.shape[0], bad = -1
+    cdef long long row
+    with nogil:
+        for k in range(n):
+            row = indices[k]
+            if row < 0 or row >= n_rows:
+                bad = k
+                break
+    return bad

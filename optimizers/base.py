@@ -669,7 +669,7 @@ class Optimizer:
         """Compute per-dtype coefficients once for this step."""
         keys = {(DEVICE, compute_dtype(as_array(v).dtype)) for v in var_list}
         apply_state = {}
-        for key in sorted(keys, key=str):
+        for key in sorted(keys, key=lambda key: key[1].itemsize):
             apply_state[key] = {}
             self._prepare_local(key[0], key[1], apply_state)
         return apply_state
@@ -749,8 +749,9 @@ class Optimizer:
                     self._write_back(var, *staged[id(var)])
                 else:
                     self._apply_one(grad, var, apply_state)
-            self.iterations.assign_add(1)
-            return self.iterations
+            count = self._iterations._value
+            np.add(count, 1, out=count)
+            return self._iterations
 
     def _checked_pairs(self, grads_and_vars, aggregate):
         """Filter, check, aggregate, clip and transform; check what came back."""

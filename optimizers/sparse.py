@@ -8,7 +8,8 @@ array) is turned into one checked `IndexedSlices` whose ``values`` and
 import numpy as np
 import scipy.sparse
 
-from ._kernels.dedup import MalformedCSR, csr_touched_rows, dedup_rows
+from ._kernels.dedup import (MalformedCSR, csr_touched_rows, dedup_rows,
+                             first_index_out_of_range)
 
 __all__ = ["IndexedSlices", "GradientIndexError", "is_sparse", "check_indexed_slices", "from_scipy", "as_rows",
            "RowSlotMap"]
@@ -55,6 +56,14 @@ class IndexedSlices:
         # extracted from a CSR matrix), so duplicate summing can be skipped.
         self._unique = False
 
+    @classmethod
+    def _checked(cls, values, indices, dense_shape):
+        """An instance of arrays and a shape tuple already checked (no conversion)."""
+        out = cls.__new__(cls)
+        out.values, out.indices, out.dense_shape, out._unique = (values, indices,
+                                                                 dense_shape, False)
+        return out
+
     def __repr__(self):
         return (f"IndexedSlices(values=<{self.values.dtype.name} {self.values.shape}>, "
                 f"indices={np.array2string(self.indices, threshold=10)}, "
@@ -98,25 +107,31 @@ def check_indices(indices, n_rows, name):
         raise ValueError(
             f"Indices of the gradient for variable '{name}' must be 1-D; received shape "
             f"{indices.shape}.")
-    if len(indices) > np.iinfo(np.int32).max:
+    if len(indices) > _INT32_MAX:
         raise ValueError(
             f"Gradient for variable '{name}' has {len(indices)} indices; at most 2**31 - 1 "
             "are supported in one step.")
-    if indices.size:
-        low, high = indices.min(), indices.max()
-        if low < 0:
-            k = int(np.argmax(indices < 0))
+    if indices.dtype in _KERNEL_INDEX_DTYPES:
+        k = first_index_out_of_range(indices, n_rows)
+    elif indices.size and (indices.min() < 0 or indices.max() >= n_rows):
+        k = int(np.argmax((indices < 0) | (indices >= n_rows)))
+    else:
+        k = -1
+    if k >= 0:
+        if indices[k] < 0:
             raise GradientIndexError(
                 f"Gradient for variable '{name}' has a negative index {indices[k]} at "
                 f"position {k}; indices must be in [0, {n_rows}).")
-        if high >= n_rows:
-            k = int(np.argmax(indices >= n_rows))
-            raise GradientIndexError(
-                f"Gradient for variable '{name}' has index {indices[k]} at position {k}, "
-                f"out of range [0, {n_rows}).")
-    if indices.dtype not in (np.int32, np.int64):
+        raise GradientIndexError(
+            f"Gradient for variable '{name}' has index {indices[k]} at position {k}, "
+            f"out of range [0, {n_rows}).")
+    if indices.dtype not in _KERNEL_INDEX_DTYPES:
         indices = indices.astype(np.int64)
     return indices
+
+
+_INT32_MAX = 2 ** 31 - 1
+_KERNEL_INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
 
 
 def check_indexed_slices(grad, var, name):
@@ -130,7 +145,8 @@ def check_indexed_slices(grad, var, name):
         raise ValueError(
             f"Variable '{name}' is a scalar; it cannot take a row-sparse gradient.")
     dense_shape = getattr(grad, "dense_shape", None)
-    if dense_shape is not None:
+    if dense_shape is not None and not (type(dense_shape) is tuple
+                                        and dense_shape == var.shape):
         dense_shape = tuple(int(d) for d in np.asarray(dense_shape).reshape(-1))
         if dense_shape != var.shape:
             raise ValueError(
@@ -282,7 +298,7 @@ def to_indexed_slices(grad, var, name):
     if scipy.sparse.issparse(grad):
         return from_scipy(grad, var, name)
     values, indices = check_indexed_slices(grad, var, name)
-    return IndexedSlices(values, indices, var.shape)
+    return IndexedSlices._checked(values, indices, var.shape)
 
 
 class RowSlotMap:
