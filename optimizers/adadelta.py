@@ -1,7 +1,6 @@
 """Adadelta: step sizes from running averages of gradients and updates."""
 import numpy as np
 
-from ._dense import blocks
 from ._kernels.adadelta import adadelta_rows
 from ._validation import default_epsilon
 from .base import Optimizer
@@ -70,31 +69,29 @@ class Adadelta(Optimizer):
             weights = [np.array(0)] + weights
         super().set_weights(weights)
 
-    def _resource_apply_dense(self, grad, var, apply_state=None):
-        c = self._coefficients(var, apply_state)
+    def _dense_slots(self):
+        return ("accum_grad", "accum_var")
+
+    def _dense_block(self, c, g, w, acc, acc_upd):
         rho, omr, eps, lr = c["rho"], c["one_minus_rho"], c["epsilon"], c["lr_t"]
-        w, acc, acc_upd = self._flat(var, "accum_grad", "accum_var")
-        g = grad.reshape(-1)
-        for sl in blocks(w.size):
-            t, u = self._scratch.get(w.dtype, sl.stop - sl.start, 2)
-            gb, ab, ub = g[sl], acc[sl], acc_upd[sl]
-            np.multiply(ab, rho, out=ab)                # A = A * rho + (g * g) * (1 - rho)
-            np.multiply(gb, gb, out=t)
-            np.multiply(t, omr, out=t)
-            np.add(ab, t, out=ab)
-            np.add(ab, eps, out=t)                      # upd = sqrt(U + eps) * rsqrt(A + eps) * g
-            np.sqrt(t, out=t)
-            np.divide(1, t, out=t)
-            np.add(ub, eps, out=u)
-            np.sqrt(u, out=u)
-            np.multiply(u, t, out=t)
-            np.multiply(t, gb, out=t)
-            np.multiply(t, lr, out=u)                   # w -= upd * lr
-            np.subtract(w[sl], u, out=w[sl])
-            np.multiply(ub, rho, out=ub)                # U = U * rho + (upd * upd) * (1 - rho)
-            np.multiply(t, t, out=t)
-            np.multiply(t, omr, out=t)
-            np.add(ub, t, out=ub)
+        t, u = self._scratch.get(w.dtype, w.size, 2)
+        np.multiply(acc, rho, out=acc)                  # A = A * rho + (g * g) * (1 - rho)
+        np.multiply(g, g, out=t)
+        np.multiply(t, omr, out=t)
+        np.add(acc, t, out=acc)
+        np.add(acc, eps, out=t)                         # upd = sqrt(U + eps) * rsqrt(A + eps) * g
+        np.sqrt(t, out=t)
+        np.divide(1, t, out=t)
+        np.add(acc_upd, eps, out=u)
+        np.sqrt(u, out=u)
+        np.multiply(u, t, out=t)
+        np.multiply(t, g, out=t)
+        np.multiply(t, lr, out=u)                       # w -= upd * lr
+        np.subtract(w, u, out=w)
+        np.multiply(acc_upd, rho, out=acc_upd)          # U = U * rho + (upd * upd) * (1 - rho)
+        np.multiply(t, t, out=t)
+        np.multiply(t, omr, out=t)
+        np.add(acc_upd, t, out=acc_upd)
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
 

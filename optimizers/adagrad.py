@@ -1,7 +1,6 @@
 """Adagrad: per-element learning rates from the sum of squared gradients."""
 import numpy as np
 
-from ._dense import blocks
 from ._kernels.adagrad import adagrad_rows
 from ._validation import check_number, default_epsilon
 from .base import Optimizer
@@ -87,21 +86,18 @@ class Adagrad(Optimizer):
             weights = [np.array(0)] + weights
         super().set_weights(weights)
 
-    def _resource_apply_dense(self, grad, var, apply_state=None):
-        coef = self._coefficients(var, apply_state)
-        lr, eps = coef["lr_t"], coef["epsilon"]
-        w, acc = self._flat(var, "accumulator")
-        g = grad.reshape(-1)
-        for sl in blocks(w.size):
-            t, u = self._scratch.get(w.dtype, sl.stop - sl.start, 2)
-            gb, ab = g[sl], acc[sl]
-            np.multiply(gb, gb, out=t)                  # acc += g * g
-            np.add(ab, t, out=ab)
-            np.multiply(gb, lr, out=t)                  # w -= (g * lr) / (sqrt(acc) + eps)
-            np.sqrt(ab, out=u)
-            np.add(u, eps, out=u)
-            np.divide(t, u, out=t)
-            np.subtract(w[sl], t, out=w[sl])
+    def _dense_slots(self):
+        return ("accumulator",)
+
+    def _dense_block(self, c, g, w, acc):
+        t, u = self._scratch.get(w.dtype, w.size, 2)
+        np.multiply(g, g, out=t)                        # acc += g * g
+        np.add(acc, t, out=acc)
+        np.multiply(g, c["lr_t"], out=t)                # w -= (g * lr) / (sqrt(acc) + eps)
+        np.sqrt(acc, out=u)
+        np.add(u, c["epsilon"], out=u)
+        np.divide(t, u, out=t)
+        np.subtract(w, t, out=w)
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
 

@@ -1,7 +1,6 @@
 """Adam (with the AMSGrad variant), as TensorFlow 2.4 computes it."""
 import numpy as np
 
-from ._dense import blocks
 from ._libm import power
 from ._kernels.adam import adam_sparse_whole
 from ._validation import default_epsilon
@@ -135,40 +134,35 @@ class Adam(Optimizer):
             weights = weights[:len(self._weights)]
         super().set_weights(weights)
 
-    def _resource_apply_dense(self, grad, var, apply_state=None):
-        self._adam_dense(grad, var, self._coefficients(var, apply_state))
+    def _dense_slots(self):
+        return self._slot_list()
 
-    def _adam_dense(self, grad, var, c, decay=None):
-        """TensorFlow's dense Adam step, in cache-sized blocks.
+    def _dense_block(self, c, g, w, m, v, vhat=None):
+        """TensorFlow's dense Adam step on one block.
 
-        With ``decay`` (`AdamW`), each block first does ``w -= w * decay``.
+        With a nonzero ``c["lr_weight_decay"]`` (`AdamW`), the block first
+        does ``w -= w * decay``.
         """
-        w, m, v, *vhat = self._flat(var, *self._slot_list())
-        vhat = vhat[0] if vhat else None
-        g = grad.reshape(-1)
-        alpha, epsilon = c["alpha"], c["epsilon"]
-        one_minus_beta_1, one_minus_beta_2 = c["one_minus_beta_1"], c["one_minus_beta_2"]
-        for sl in blocks(w.size):
-            t, u = self._scratch.get(w.dtype, sl.stop - sl.start, 2)
-            gb, mb, vb, wb = g[sl], m[sl], v[sl], w[sl]
-            if decay is not None:
-                np.multiply(wb, decay, out=t)           # w -= w * decay
-                np.subtract(wb, t, out=wb)
-            np.subtract(gb, mb, out=t)                  # m += (g - m) * (1 - b1)
-            np.multiply(t, one_minus_beta_1, out=t)
-            np.add(mb, t, out=mb)
-            np.multiply(gb, gb, out=t)                  # v += (g * g - v) * (1 - b2)
-            np.subtract(t, vb, out=t)
-            np.multiply(t, one_minus_beta_2, out=t)
-            np.add(vb, t, out=vb)
-            if vhat is not None:                        # vhat = max(vhat, v)
-                np.maximum(vhat[sl], vb, out=vhat[sl])
-                vb = vhat[sl]
-            np.multiply(mb, alpha, out=t)               # w -= (m * a) / (sqrt(v) + eps)
-            np.sqrt(vb, out=u)
-            np.add(u, epsilon, out=u)
-            np.divide(t, u, out=t)
-            np.subtract(wb, t, out=wb)
+        t, u = self._scratch.get(w.dtype, w.size, 2)
+        decay = c.get("lr_weight_decay")
+        if decay:
+            np.multiply(w, decay, out=t)                # w -= w * decay
+            np.subtract(w, t, out=w)
+        np.subtract(g, m, out=t)                        # m += (g - m) * (1 - b1)
+        np.multiply(t, c["one_minus_beta_1"], out=t)
+        np.add(m, t, out=m)
+        np.multiply(g, g, out=t)                        # v += (g * g - v) * (1 - b2)
+        np.subtract(t, v, out=t)
+        np.multiply(t, c["one_minus_beta_2"], out=t)
+        np.add(v, t, out=v)
+        if vhat is not None:                            # vhat = max(vhat, v)
+            np.maximum(vhat, v, out=vhat)
+            v = vhat
+        np.multiply(m, c["alpha"], out=t)               # w -= (m * a) / (sqrt(v) + eps)
+        np.sqrt(v, out=u)
+        np.add(u, c["epsilon"], out=u)
+        np.divide(t, u, out=t)
+        np.subtract(w, t, out=w)
 
     def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
         c = self._coefficients(var, apply_state)

@@ -1,7 +1,6 @@
 """Adamax: Adam with the infinity norm."""
 import numpy as np
 
-from ._dense import blocks
 from ._libm import power
 from ._kernels.adamax import adamax_rows
 from ._validation import default_epsilon
@@ -61,23 +60,21 @@ class Adamax(Optimizer):
             beta_2=self._get_hyper("beta_2", var_dtype), epsilon=var_dtype.type(self.epsilon),
             scaled_lr=lr / (one - beta_1_power), neg_scaled_lr=(-lr) / (one - beta_1_power))
 
-    def _resource_apply_dense(self, grad, var, apply_state=None):
-        c = self._coefficients(var, apply_state)
-        w, m, v = self._flat(var, "m", "v")
-        g = grad.reshape(-1)
-        for sl in blocks(w.size):
-            t, u = self._scratch.get(w.dtype, sl.stop - sl.start, 2)
-            gb, mb, vb = g[sl], m[sl], v[sl]
-            np.subtract(gb, mb, out=t)                  # m += (g - m) * (1 - b1)
-            np.multiply(t, c["one_minus_beta_1"], out=t)
-            np.add(mb, t, out=mb)
-            np.multiply(vb, c["beta_2"], out=vb)        # v = max(b2 * v, |g|)
-            np.abs(gb, out=t)
-            np.maximum(vb, t, out=vb)
-            np.add(vb, c["epsilon"], out=u)             # w -= (lr / (1 - b1p)) * (m / (v + eps))
-            np.divide(mb, u, out=u)
-            np.multiply(u, c["scaled_lr"], out=u)
-            np.subtract(w[sl], u, out=w[sl])
+    def _dense_slots(self):
+        return ("m", "v")
+
+    def _dense_block(self, c, g, w, m, v):
+        t, u = self._scratch.get(w.dtype, w.size, 2)
+        np.subtract(g, m, out=t)                        # m += (g - m) * (1 - b1)
+        np.multiply(t, c["one_minus_beta_1"], out=t)
+        np.add(m, t, out=m)
+        np.multiply(v, c["beta_2"], out=v)              # v = max(b2 * v, |g|)
+        np.abs(g, out=t)
+        np.maximum(v, t, out=v)
+        np.add(v, c["epsilon"], out=u)                  # w -= (lr / (1 - b1p)) * (m / (v + eps))
+        np.divide(m, u, out=u)
+        np.multiply(u, c["scaled_lr"], out=u)
+        np.subtract(w, u, out=w)
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
 

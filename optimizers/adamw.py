@@ -94,11 +94,6 @@ class AdamW(Adam):
         coef = apply_state[(var_device, var_dtype)]
         coef["lr_weight_decay"] = coef["lr_t"] * var_dtype.type(self._weight_decay)
 
-    def _resource_apply_dense(self, grad, var, apply_state=None):
-        c = self._coefficients(var, apply_state)
-        decay = c["lr_weight_decay"]
-        self._adam_dense(grad, var, c, decay=decay if decay != 0 else None)
-
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
 
     def _resource_apply_sparse(self, grad, var, indices, apply_state=None):

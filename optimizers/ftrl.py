@@ -1,7 +1,6 @@
 """FTRL-Proximal, for linear models on sparse features."""
 import numpy as np
 
-from ._dense import blocks
 from ._libm import power_into
 from ._kernels.ftrl import ftrl_rows
 from ._validation import check_number
@@ -120,43 +119,41 @@ class Ftrl(Optimizer):
                     raise ValueError(
                         f"Ftrl's sparse update needs `{name}` to be {sign} or zero.")
 
-    def _resource_apply_dense(self, grad, var, apply_state=None):
-        c = self._coefficients(var, apply_state)
+    def _dense_slots(self):
+        return ("accumulator", "linear")
+
+    def _dense_block(self, c, g, w, acc, lin):
         lr, l1, power = c["lr_t"], c["l1"], c["lr_power"]
-        w, acc, lin = self._flat(var, "accumulator", "linear")
-        g = grad.reshape(-1)
-        for sl in blocks(w.size):
-            n, pn, pa, t = self._scratch.get(w.dtype, sl.stop - sl.start, 4)
-            gb, ab, zb, wb = g[sl], acc[sl], lin[sl], w[sl]
-            np.multiply(gb, gb, out=n)                  # n = acc + g * g
-            np.add(ab, n, out=n)
-            if power == -0.5:
-                np.sqrt(n, out=pn)
-                np.sqrt(ab, out=pa)
-            else:
-                power_into(n, -power, pn)           # the C library's pow, on every CPU
-                power_into(ab, -power, pa)
-            np.subtract(pn, pa, out=pa)                 # sigma = (pn - pa) / lr
-            np.divide(pa, lr, out=pa)
-            np.multiply(pa, wb, out=pa)                 # linear += gs - sigma * w
-            if c["shrinkage"]:
-                np.multiply(wb, c["two_shrinkage"], out=t)
-                np.add(gb, t, out=t)
-                np.subtract(t, pa, out=t)
-            else:
-                np.subtract(gb, pa, out=t)
-            np.add(zb, t, out=zb)
-            np.divide(pn, lr, out=pn)                   # y = pn / lr + 2 * l2'
-            np.add(pn, c["two_l2"], out=pn)
-            np.sign(zb, out=t)                          # w = |z| > l1 ? (l1 sign(z) - z) / y : 0
-            np.multiply(t, l1, out=t)
-            np.subtract(t, zb, out=t)
-            keep, = self._scratch.get(np.dtype(bool), sl.stop - sl.start)
-            np.abs(zb, out=pa)
-            np.greater(pa, l1, out=keep)
-            wb.fill(0)                                  # a select: 0 even where y == 0
-            np.divide(t, pn, out=wb, where=keep)
-            np.copyto(ab, n)                            # acc = n
+        n, pn, pa, t = self._scratch.get(w.dtype, w.size, 4)
+        np.multiply(g, g, out=n)                        # n = acc + g * g
+        np.add(acc, n, out=n)
+        if power == -0.5:
+            np.sqrt(n, out=pn)
+            np.sqrt(acc, out=pa)
+        else:
+            power_into(n, -power, pn)                   # the C library's pow, on every CPU
+            power_into(acc, -power, pa)
+        np.subtract(pn, pa, out=pa)                     # sigma = (pn - pa) / lr
+        np.divide(pa, lr, out=pa)
+        np.multiply(pa, w, out=pa)                      # linear += gs - sigma * w
+        if c["shrinkage"]:
+            np.multiply(w, c["two_shrinkage"], out=t)
+            np.add(g, t, out=t)
+            np.subtract(t, pa, out=t)
+        else:
+            np.subtract(g, pa, out=t)
+        np.add(lin, t, out=lin)
+        np.divide(pn, lr, out=pn)                       # y = pn / lr + 2 * l2'
+        np.add(pn, c["two_l2"], out=pn)
+        np.sign(lin, out=t)                             # w = |z| > l1 ? (l1 sign(z) - z) / y : 0
+        np.multiply(t, l1, out=t)
+        np.subtract(t, lin, out=t)
+        keep, = self._scratch.get(np.dtype(bool), w.size)
+        np.abs(lin, out=pa)
+        np.greater(pa, l1, out=keep)
+        w.fill(0)                                       # a select: 0 even where y == 0
+        np.divide(t, pn, out=w, where=keep)
+        np.copyto(acc, n)                               # acc = n
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
 

@@ -1,7 +1,6 @@
 """Nadam: Adam with Nesterov momentum and a momentum schedule."""
 import numpy as np
 
-from ._dense import blocks
 from ._libm import power
 from ._kernels.nadam import nadam_sparse_whole
 from ._validation import default_epsilon
@@ -107,31 +106,29 @@ class Nadam(Optimizer):
     def _fallback_apply_state(self, var_device, var_dtype):
         raise RuntimeError("Nadam computes its coefficients once per step in `_prepare`.")
 
-    def _resource_apply_dense(self, grad, var, apply_state=None):
-        c = self._coefficients(var, apply_state)
-        w, m, v = self._flat(var, "m", "v")
-        g = grad.reshape(-1)
-        for sl in blocks(w.size):
-            t, u, p = self._scratch.get(w.dtype, sl.stop - sl.start, 3)
-            gb, mb, vb = g[sl], m[sl], v[sl]
-            np.divide(gb, c["one_minus_m_schedule_new"], out=p)   # g' = g / (1 - msn)
-            np.multiply(mb, c["beta_1"], out=mb)                  # m = b1 m + (1 - b1) g
-            np.multiply(gb, c["one_minus_beta_1"], out=t)
-            np.add(mb, t, out=mb)
-            np.divide(mb, c["one_minus_m_schedule_next"], out=t)  # m' = m / (1 - msnext)
-            np.multiply(vb, c["beta_2"], out=vb)                  # v = b2 v + (1 - b2) g^2
-            np.multiply(gb, gb, out=u)
-            np.multiply(u, c["one_minus_beta_2"], out=u)
-            np.add(vb, u, out=vb)
-            np.multiply(p, c["one_minus_m_t"], out=p)             # m_bar
-            np.multiply(t, c["m_t_1"], out=t)
-            np.add(p, t, out=p)
-            np.divide(vb, c["v_t_prime_denominator"], out=u)      # sqrt(v') + eps
-            np.sqrt(u, out=u)
-            np.add(u, c["epsilon"], out=u)
-            np.multiply(p, c["lr_t"], out=p)                      # w -= (lr m_bar) / (...)
-            np.divide(p, u, out=p)
-            np.subtract(w[sl], p, out=w[sl])
+    def _dense_slots(self):
+        return ("m", "v")
+
+    def _dense_block(self, c, g, w, m, v):
+        t, u, p = self._scratch.get(w.dtype, w.size, 3)
+        np.divide(g, c["one_minus_m_schedule_new"], out=p)    # g' = g / (1 - msn)
+        np.multiply(m, c["beta_1"], out=m)                    # m = b1 m + (1 - b1) g
+        np.multiply(g, c["one_minus_beta_1"], out=t)
+        np.add(m, t, out=m)
+        np.divide(m, c["one_minus_m_schedule_next"], out=t)   # m' = m / (1 - msnext)
+        np.multiply(v, c["beta_2"], out=v)                    # v = b2 v + (1 - b2) g^2
+        np.multiply(g, g, out=u)
+        np.multiply(u, c["one_minus_beta_2"], out=u)
+        np.add(v, u, out=v)
+        np.multiply(p, c["one_minus_m_t"], out=p)             # m_bar
+        np.multiply(t, c["m_t_1"], out=t)
+        np.add(p, t, out=p)
+        np.divide(v, c["v_t_prime_denominator"], out=u)       # sqrt(v') + eps
+        np.sqrt(u, out=u)
+        np.add(u, c["epsilon"], out=u)
+        np.multiply(p, c["lr_t"], out=p)                      # w -= (lr m_bar) / (...)
+        np.divide(p, u, out=p)
+        np.subtract(w, p, out=w)
 
     def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
         c = self._coefficients(var, apply_state)

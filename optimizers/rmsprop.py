@@ -1,7 +1,6 @@
 """RMSprop, plain or centered, with optional momentum."""
 import numpy as np
 
-from ._dense import blocks
 from ._kernels.rmsprop import rmsprop_momentum_rows, rmsprop_sparse_whole
 from ._validation import default_epsilon, momentum_needs_slot
 from .base import Optimizer
@@ -87,57 +86,52 @@ class RMSprop(Optimizer):
         return ("rms",) + (("momentum",) if self._momentum else ()) + (
             ("mg",) if self.centered else ())
 
-    def _resource_apply_dense(self, grad, var, apply_state=None):
-        c = self._coefficients(var, apply_state)
-        w, rms, *rest = self._flat(var, *self._slots_in_use())
-        mom = rest.pop(0) if self._momentum else None
-        mg = rest.pop(0) if self.centered else None
-        g = grad.reshape(-1)
+    def _dense_slots(self):
+        return self._slots_in_use()
+
+    def _dense_block(self, c, g, w, rms, *rest):
+        mom = rest[0] if self._momentum else None
+        mg = rest[-1] if self.centered else None
         rho, omr, eps, lr = c["rho"], c["one_minus_rho"], c["epsilon"], c["lr_t"]
-        for sl in blocks(w.size):
-            t, u = self._scratch.get(w.dtype, sl.stop - sl.start, 2)
-            gb, sb = g[sl], rms[sl]
-            if not self._momentum:
-                np.multiply(sb, rho, out=sb)            # rms = rho * rms + (1 - rho) * g^2
-                np.multiply(gb, gb, out=t)
-                np.multiply(t, omr, out=t)
-                np.add(sb, t, out=sb)
-                den = sb
-                if self.centered:                       # mg = rho * mg + (1 - rho) * g
-                    ab = mg[sl]
-                    np.multiply(ab, rho, out=ab)
-                    np.multiply(gb, omr, out=t)
-                    np.add(ab, t, out=ab)
-                    np.multiply(ab, ab, out=u)          # den = rms - mg^2
-                    np.subtract(sb, u, out=u)
-                    den = u
-                np.sqrt(den, out=u)                     # w -= (lr * g) / (sqrt(den) + eps)
-                np.add(u, eps, out=u)
-                np.multiply(gb, lr, out=t)
-                np.divide(t, u, out=t)
-                np.subtract(w[sl], t, out=w[sl])
-                continue
-            np.multiply(gb, gb, out=t)                  # rms += (g^2 - rms) * (1 - rho)
-            np.subtract(t, sb, out=t)
+        t, u = self._scratch.get(w.dtype, w.size, 2)
+        if mom is None:
+            np.multiply(rms, rho, out=rms)              # rms = rho * rms + (1 - rho) * g^2
+            np.multiply(g, g, out=t)
             np.multiply(t, omr, out=t)
-            np.add(sb, t, out=sb)
-            if self.centered:                           # mg += (g - mg) * (1 - rho)
-                ab = mg[sl]
-                np.subtract(gb, ab, out=t)
-                np.multiply(t, omr, out=t)
-                np.add(ab, t, out=ab)
-                np.multiply(ab, ab, out=u)              # den = (rms - mg^2) + eps
-                np.subtract(sb, u, out=u)
-                np.add(u, eps, out=u)
-            else:
-                np.add(sb, eps, out=u)                  # den = rms + eps
-            np.sqrt(u, out=u)                           # mom = mom * mu + (g * lr) / sqrt(den)
-            np.multiply(gb, lr, out=t)
+            np.add(rms, t, out=rms)
+            den = rms
+            if mg is not None:                          # mg = rho * mg + (1 - rho) * g
+                np.multiply(mg, rho, out=mg)
+                np.multiply(g, omr, out=t)
+                np.add(mg, t, out=mg)
+                np.multiply(mg, mg, out=u)              # den = rms - mg^2
+                np.subtract(rms, u, out=u)
+                den = u
+            np.sqrt(den, out=u)                         # w -= (lr * g) / (sqrt(den) + eps)
+            np.add(u, eps, out=u)
+            np.multiply(g, lr, out=t)
             np.divide(t, u, out=t)
-            pb = mom[sl]
-            np.multiply(pb, c["momentum"], out=pb)
-            np.add(pb, t, out=pb)
-            np.subtract(w[sl], pb, out=w[sl])           # w -= mom
+            np.subtract(w, t, out=w)
+            return
+        np.multiply(g, g, out=t)                        # rms += (g^2 - rms) * (1 - rho)
+        np.subtract(t, rms, out=t)
+        np.multiply(t, omr, out=t)
+        np.add(rms, t, out=rms)
+        if mg is not None:                              # mg += (g - mg) * (1 - rho)
+            np.subtract(g, mg, out=t)
+            np.multiply(t, omr, out=t)
+            np.add(mg, t, out=mg)
+            np.multiply(mg, mg, out=u)                  # den = (rms - mg^2) + eps
+            np.subtract(rms, u, out=u)
+            np.add(u, eps, out=u)
+        else:
+            np.add(rms, eps, out=u)                     # den = rms + eps
+        np.sqrt(u, out=u)                               # mom = mom * mu + (g * lr) / sqrt(den)
+        np.multiply(g, lr, out=t)
+        np.divide(t, u, out=t)
+        np.multiply(mom, c["momentum"], out=mom)
+        np.add(mom, t, out=mom)
+        np.subtract(w, mom, out=w)                      # w -= mom
 
     def _sparse_rows_only(self):
         # With momentum a sparse step updates only its rows; without, `rms`

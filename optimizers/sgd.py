@@ -2,7 +2,6 @@
 import numpy as np
 
 from ._kernels.sgd import sgd_momentum_rows, sgd_scatter_rows
-from ._dense import blocks
 from ._validation import momentum_needs_slot
 from .base import Optimizer
 from .sparse import as_rows
@@ -69,29 +68,27 @@ class SGD(Optimizer):
         super()._prepare_local(var_device, var_dtype, apply_state)
         apply_state[(var_device, var_dtype)]["momentum"] = self._get_hyper("momentum", var_dtype)
 
-    def _resource_apply_dense(self, grad, var, apply_state=None):
-        coef = self._coefficients(var, apply_state)
-        w, g, lr = as_array(var).reshape(-1), grad.reshape(-1), coef["lr_t"]
-        if not self._momentum:
-            for sl in blocks(w.size):
-                scaled, = self._scratch.get(w.dtype, sl.stop - sl.start)
-                np.multiply(g[sl], lr, out=scaled)             # w -= g * lr
-                np.subtract(w[sl], scaled, out=w[sl])
+    def _dense_slots(self):
+        return ("momentum",) if self._momentum else ()
+
+    def _dense_block(self, c, g, w, v=None):
+        lr = c["lr_t"]
+        if v is None:
+            scaled, = self._scratch.get(w.dtype, w.size)
+            np.multiply(g, lr, out=scaled)                     # w -= g * lr
+            np.subtract(w, scaled, out=w)
             return
-        v = as_array(self.get_slot(var, "momentum")).reshape(-1)
-        mu = coef["momentum"]
-        for sl in blocks(w.size):
-            scaled, step = self._scratch.get(w.dtype, sl.stop - sl.start, 2)
-            np.multiply(g[sl], lr, out=scaled)                 # v = v * mu - g * lr
-            vb = v[sl]
-            np.multiply(vb, mu, out=vb)
-            np.subtract(vb, scaled, out=vb)
-            if self.nesterov:                                  # w += v * mu - g * lr
-                np.multiply(vb, mu, out=step)
-                np.subtract(step, scaled, out=step)
-                np.add(w[sl], step, out=w[sl])
-            else:                                              # w += v
-                np.add(w[sl], vb, out=w[sl])
+        mu = c["momentum"]
+        scaled, step = self._scratch.get(w.dtype, w.size, 2)
+        np.multiply(g, lr, out=scaled)                         # v = v * mu - g * lr
+        np.multiply(v, mu, out=v)
+        np.subtract(v, scaled, out=v)
+        if self.nesterov:                                      # w += v * mu - g * lr
+            np.multiply(v, mu, out=step)
+            np.subtract(step, scaled, out=step)
+            np.add(w, step, out=w)
+        else:                                                  # w += v
+            np.add(w, v, out=w)
 
     def _resource_apply_sparse_duplicate_indices(self, grad, var, indices, **kwargs):
         if self._momentum:

@@ -1,0 +1,80 @@
+"""Small dense variables of one step are updated packed together: the numbers
+must be those of updating each variable on its own."""
+import numpy as np
+import pytest
+
+import optimizers
+import optimizers.base as base
+from optimizers import Variable
+
+SETTINGS = [
+    ("SGD", {}), ("SGD", {"momentum": 0.9}), ("SGD", {"momentum": 0.9, "nesterov": True}),
+    ("Adam", {}), ("Adam", {"amsgrad": True}), ("LazyAdam", {}), ("AdamW", {}),
+    ("AdamW", {"weight_decay": 0.0}), ("Adamax", {}), ("Adagrad", {}),
+    ("Adadelta", {"learning_rate": 1.0}), ("Nadam", {}), ("RMSprop", {}),
+    ("RMSprop", {"centered": True}), ("RMSprop", {"momentum": 0.5}),
+    ("RMSprop", {"momentum": 0.5, "centered": True}), ("Ftrl", {}),
+    ("Ftrl", {"learning_rate_power": -0.7, "l1_regularization_strength": 0.01,
+              "l2_shrinkage_regularization_strength": 0.1}),
+    ("RowwiseAdagrad", {}),
+]
+# sizes around the packing limit and enough variables to fill several blocks
+SHAPES = [(3,), (64,), (32, 32), (1025,), (5, 7), ()] * 4 + [(40, 30)] * 30
+
+
+def train(name, config, dtype, pack_max):
+    rng = np.random.default_rng(1)
+    variables = [Variable(rng.normal(0, 1, s).astype(dtype)) for s in SHAPES]
+    opt = optimizers.deserialize({"class_name": name, "config": dict(config)})
+    limit, base.PACK_MAX_ELEMENTS = base.PACK_MAX_ELEMENTS, pack_max
+    try:
+        for _ in range(3):
+            opt.apply_gradients([(rng.normal(0, 1, v.shape).astype(dtype), v)
+                                 for v in variables])
+    finally:
+        base.PACK_MAX_ELEMENTS = limit
+    return [v.numpy() for v in variables], opt.get_weights()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name, config", SETTINGS, ids=str)
+def test_packed_equals_one_by_one(name, config, dtype):
+    packed, packed_weights = train(name, config, dtype, pack_max=4096)
+    alone, alone_weights = train(name, config, dtype, pack_max=0)
+    for a, b in zip(packed + packed_weights, alone + alone_weights):
+        assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+
+
+def test_builtins_with_an_elementwise_rule_pack():
+    packs = {name: base._packs_dense(type(optimizers.get(name)))
+             for name in ("sgd", "adam", "adamax", "adagrad", "adadelta", "nadam", "rmsprop",
+                          "ftrl", "lazyadam", "adamw", "rowwiseadagrad")}
+    assert not packs.pop("rowwiseadagrad")      # row-wise, not element-wise
+    assert all(packs.values()), packs
+
+
+def test_subclass_with_its_own_dense_update_is_called_per_variable():
+    calls = []
+
+    class Logged(optimizers.SGD):
+        def _resource_apply_dense(self, grad, var, apply_state=None):
+            calls.append(var.name)
+            super()._resource_apply_dense(grad, var, apply_state)
+
+    variables = [Variable(np.ones(4, np.float32), name=f"v{i}") for i in range(3)]
+    Logged(0.5).apply_gradients([(np.ones(4, np.float32), v) for v in variables])
+    assert calls == ["v0", "v1", "v2"]
+    assert all((v.numpy() == 0.5).all() for v in variables)
+
+
+def test_mixed_dtypes_constraints_and_float16_in_one_step():
+    a = Variable(np.ones(4, np.float32))
+    b = Variable(np.ones(4, np.float64))
+    c = Variable(np.ones(4, np.float32), constraint=lambda x: np.clip(x, 0.8, 2))
+    d = Variable(np.ones(4, np.float16))
+    e = Variable(np.ones(4, np.float64))
+    grads = [np.full(4, 1, t) for t in (np.float32, np.float64, np.float32, np.float16,
+                                         np.float64)]
+    optimizers.SGD(0.5).apply_gradients(list(zip(grads, [a, b, c, d, e])))
+    for v, want in ((a, 0.5), (b, 0.5), (c, 0.8), (d, 0.5), (e, 0.5)):
+        np.testing.assert_array_equal(v.numpy(), np.full(4, want, v.dtype))
