@@ -18,12 +18,13 @@ from .adamax import Adamax
 from .rowwise_adagrad import RowwiseAdagrad
 from .ftrl import Ftrl
 from .nadam import Nadam
+from .partial_rowwise_adam import PartialRowwiseAdam
 from .rmsprop import RMSprop
 from .sparse import IndexedSlices
 from .threads import get_num_threads, set_num_threads
 from .variables import Variable
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RowwiseAdagrad", "Adadelta", "Adamax", "Adam", "LazyAdam", "AdamW", "RMSprop", "Ftrl", "Nadam", "Variable", "IndexedSlices", "get", "serialize",
+__all__ = ["Optimizer", "SGD", "Adagrad", "RowwiseAdagrad", "Adadelta", "Adamax", "Adam", "LazyAdam", "AdamW", "RMSprop", "Ftrl", "Nadam", "PartialRowwiseAdam", "Variable", "IndexedSlices", "get", "serialize",
            "deserialize", "schedules", "constraints", "get_num_threads", "set_num_threads", "Checkpoint", "CheckpointManager",
            "CheckpointError"]
 
@@ -38,5 +39,6 @@ register(RowwiseAdagrad)
 register(RMSprop, "RMSProp")
 register(Ftrl)
 register(Nadam)
+register(PartialRowwiseAdam)
 
 from ._version import __version__  # noqa: F401  (re-exported)

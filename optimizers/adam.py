@@ -101,25 +101,7 @@ class Adam(Optimizer):
 
     def _prepare_local(self, var_device, var_dtype, apply_state):
         super()._prepare_local(var_device, var_dtype, apply_state)
-        coef = apply_state[(var_device, var_dtype)]
-        one = var_dtype.type(1)
-        local_step = var_dtype.type(self._step_count() + 1)
-        beta_1 = self._get_hyper("beta_1", var_dtype)
-        beta_2 = self._get_hyper("beta_2", var_dtype)
-        beta_1_power = power(beta_1, local_step)
-        beta_2_power = power(beta_2, local_step)
-        lr = coef["lr_t"]
-        coef.update(
-            beta_1=beta_1, beta_2=beta_2,
-            beta_1_power=beta_1_power, beta_2_power=beta_2_power,
-            one_minus_beta_1=one - beta_1, one_minus_beta_2=one - beta_2,
-            epsilon=var_dtype.type(self.epsilon),
-            # ResourceApplyAdam (dense) and TensorFlow Addons' LazyAdam:
-            # (lr * sqrt(1 - b2p)) / (1 - b1p)
-            alpha=(lr * np.sqrt(one - beta_2_power)) / (one - beta_1_power),
-            # Adam's sparse composition: lr * (sqrt(1 - b2p) / (1 - b1p))
-            lr_sparse=lr * (np.sqrt(one - beta_2_power) / (one - beta_1_power)),
-        )
+        adam_coefficients(self, var_dtype, apply_state[(var_device, var_dtype)])
 
     def set_weights(self, weights):
         """Set the weights; see `Optimizer.set_weights`.
@@ -184,3 +166,27 @@ class Adam(Optimizer):
             "amsgrad": self.amsgrad,
         })
         return config
+
+
+def adam_coefficients(opt, var_dtype, coef):
+    """Add Adam's coefficients of this step for ``var_dtype`` to ``coef``
+    (which holds the step's learning rate ``lr_t``); ``opt`` has the
+    ``beta_1`` and ``beta_2`` hyperparameters and ``epsilon``."""
+    one = var_dtype.type(1)
+    local_step = var_dtype.type(opt._step_count() + 1)
+    beta_1 = opt._get_hyper("beta_1", var_dtype)
+    beta_2 = opt._get_hyper("beta_2", var_dtype)
+    beta_1_power = power(beta_1, local_step)
+    beta_2_power = power(beta_2, local_step)
+    lr = coef["lr_t"]
+    coef.update(
+        beta_1=beta_1, beta_2=beta_2,
+        beta_1_power=beta_1_power, beta_2_power=beta_2_power,
+        one_minus_beta_1=one - beta_1, one_minus_beta_2=one - beta_2,
+        epsilon=var_dtype.type(opt.epsilon),
+        # ResourceApplyAdam (dense) and TensorFlow Addons' LazyAdam:
+        # (lr * sqrt(1 - b2p)) / (1 - b1p)
+        alpha=(lr * np.sqrt(one - beta_2_power)) / (one - beta_1_power),
+        # Adam's sparse composition: lr * (sqrt(1 - b2p) / (1 - b1p))
+        lr_sparse=lr * (np.sqrt(one - beta_2_power) / (one - beta_1_power)),
+    )

@@ -21,6 +21,7 @@ OPTIMIZERS = {
     "rowwise_adagrad": ("RowwiseAdagrad", {}),
     "adam": ("Adam", {}),
     "lazy_adam": ("LazyAdam", {}),
+    "partial_rowwise_adam": ("PartialRowwiseAdam", {}),
     "ftrl": ("Ftrl", {}),
     "rmsprop": ("RMSprop", {}),
 }

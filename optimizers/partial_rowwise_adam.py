@@ -1,0 +1,128 @@
+"""PartialRowwiseAdam: Adam with one second moment per row."""
+import numpy as np
+
+from ._kernels.partial_rowwise_adam import (partial_rowwise_adam_all,
+                                            partial_rowwise_adam_rows)
+from ._validation import default_epsilon
+from .adam import adam_coefficients
+from .base import Optimizer
+from .sparse import as_rows
+from .threads import threads_for
+from .variables import as_array
+
+__all__ = ["PartialRowwiseAdam"]
+
+
+class PartialRowwiseAdam(Optimizer):
+    r"""Adam with a per-element first moment and a per-row second moment.
+
+    The memory-saving Adam of large embedding tables: for an ``(N, D)``
+    table the slots hold ``N * D + N`` numbers instead of Adam's
+    ``2 * N * D``.  Rows are the first axis (the rest of the shape is
+    flattened into the row).  For each updated row ``r`` with gradient row
+    ``g`` (repeated indices summed first), with ``t = iterations + 1`` the
+    global step::
+
+        v[r] = beta_2 * v[r] + (1 - beta_2) * mean(g * g)
+        m[r] = beta_1 * m[r] + (1 - beta_1) * g
+        w[r] = w[r] - (lr_t * m[r]) / (sqrt(v[r]) + epsilon),
+        lr_t = (lr * sqrt(1 - beta_2**t)) / (1 - beta_1**t)
+
+    The mean is a left-to-right sum over the row divided by the row width.
+
+    A sparse step is lazy, as `LazyAdam`'s: only the named rows (and their
+    moments) are read or written, so it costs the touched rows.  A dense
+    step updates every row and equals, bit for bit, a sparse step naming
+    every row.  Not a TensorFlow optimizer.
+
+    Parameters
+    ----------
+    learning_rate : float, callable or LearningRateSchedule, default=0.001
+    beta_1 : float or callable, default=0.9
+        Decay rate of the first moment ``m`` (one per element).
+    beta_2 : float or callable, default=0.999
+        Decay rate of the second moment ``v`` (one per row).
+    epsilon : float, default=1e-7
+        Added to ``sqrt(v)``; a falsy value means 1e-7, as in `Adam`.
+    name : str, default="PartialRowwiseAdam"
+    **kwargs
+        ``clipvalue``, ``clipnorm``, ``global_clipnorm``, ``lr``, ``decay``;
+        see `Optimizer`.
+
+    Notes
+    -----
+    Slots: all ``m`` (the variable's shape), then all ``v`` (shape
+    ``(N,)``; a scalar variable is one row of width 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from optimizers import IndexedSlices, PartialRowwiseAdam, Variable
+    >>> table = Variable(np.zeros((1000, 16), dtype=np.float32))
+    >>> opt = PartialRowwiseAdam(learning_rate=0.1)
+    >>> grad = IndexedSlices(np.ones((2, 16), np.float32), np.array([3, 7]), table.shape)
+    >>> _ = opt.apply_gradients([(grad, table)])
+    >>> opt.get_slot(table, "m").shape, opt.get_slot(table, "v").shape
+    ((1000, 16), (1000,))
+    >>> float(table.numpy()[3, 0]).__round__(4)    # the first step moves by about lr
+    -0.1
+    """
+
+    _HAS_AGGREGATE_GRAD = True
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 name="PartialRowwiseAdam", **kwargs):
+        super().__init__(name, **kwargs)
+        self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
+        self._set_hyper("decay", self._initial_decay)
+        self._set_hyper("beta_1", beta_1)
+        self._set_hyper("beta_2", beta_2)
+        self.epsilon = default_epsilon(epsilon)
+
+    def _create_slots(self, var_list):
+        for var in var_list:
+            self.add_slot(var, "m")
+        for var in var_list:
+            self.add_slot(var, "v", shape=as_array(var).shape[:1] or (1,))
+
+    def _prepare_local(self, var_device, var_dtype, apply_state):
+        super()._prepare_local(var_device, var_dtype, apply_state)
+        adam_coefficients(self, var_dtype, apply_state[(var_device, var_dtype)])
+
+    def _row_views(self, var):
+        """2-D ``(N, width)`` views of the variable and ``m``, 1-D ``v``."""
+        arr = as_array(var)
+        n = 1 if arr.ndim == 0 else arr.shape[0]
+        m = as_array(self.get_slot(var, "m"))
+        v = as_array(self.get_slot(var, "v"))
+        return (as_rows(arr.reshape((n,) + arr.shape[1:])),
+                as_rows(m.reshape((n,) + m.shape[1:])), v)
+
+    def _resource_apply_dense(self, grad, var, apply_state=None):
+        c = self._coefficients(var, apply_state)
+        w, m, v = self._row_views(var)
+        g = grad.reshape(w.shape)
+        partial_rowwise_adam_all(w, m, v, g, c["beta_1"], c["one_minus_beta_1"], c["beta_2"],
+                                 c["one_minus_beta_2"], c["alpha"], c["epsilon"],
+                                 threads_for(w.size))
+
+    _sparse_rows_only = True      # a sparse step reads and writes only its rows
+
+    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
+        c = self._coefficients(var, apply_state)
+        w, m, v = self._row_views(var)
+        g = as_rows(grad, len(indices))
+        partial_rowwise_adam_rows(w, m, v, indices, g, c["beta_1"], c["one_minus_beta_1"],
+                                  c["beta_2"], c["one_minus_beta_2"], c["alpha"],
+                                  c["epsilon"], threads_for(g.size))
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "learning_rate": self._serialize_hyperparameter("learning_rate"),
+            "decay": self._initial_decay,
+            "beta_1": self._serialize_hyperparameter("beta_1"),
+            "beta_2": self._serialize_hyperparameter("beta_2"),
+            "epsilon": self.epsilon,
+        })
+        return config
