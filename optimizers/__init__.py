@@ -28,17 +28,4 @@ __all__ = ["Optimizer", "SGD", "Adagrad", "RowwiseAdagrad", "Adadelta", "Adamax"
            "deserialize", "schedules", "constraints", "get_num_threads", "set_num_threads", "Checkpoint", "CheckpointManager",
            "CheckpointError"]
 
-register(SGD)
-register(Adam)
-register(LazyAdam)
-register(AdamW)
-register(Adagrad)
-register(Adadelta)
-register(Adamax)
-register(RowwiseAdagrad)
-register(RMSprop, "RMSProp")
-register(Ftrl)
-register(Nadam)
-register(PartialRowwiseAdam)
-
 from ._version import __version__  # noqa: F401  (re-exported)

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import clip, schedules
 from ._config import plain_configs_in_subclasses, returns_plain
+from ._registry import register
 from ._dense import BLOCK, Scratch, blocks
 from ._validation import (check_global_clip_dtypes, check_pairs, check_sparse_constraints,
                           check_variable, filter_empty_gradients, is_real_number)
@@ -180,6 +181,12 @@ class Optimizer:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         plain_configs_in_subclasses(cls)
+        # The package's own optimizers register themselves for `get` and
+        # `deserialize`, by class name and module name ("lazy_adam"); user
+        # subclasses go through ``custom_objects``, as in Keras.
+        module = cls.__module__
+        if module.startswith(__package__ + ".") and not cls.__name__.startswith("_"):
+            register(cls, module.rsplit(".", 1)[-1], *getattr(cls, "_aliases", ()))
 
     def __init__(self, name, gradient_aggregator=None, gradient_transformers=None, **kwargs):
         for key, value in kwargs.items():

@@ -43,6 +43,8 @@ class RMSprop(Optimizer):
         ``clipvalue``, ``clipnorm``, ``global_clipnorm``, ``lr``, ``decay``.
     """
 
+    _aliases = ("RMSProp",)
+
     _HAS_AGGREGATE_GRAD = True
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
