@@ -148,3 +148,39 @@ def test_guide_example(title, code, tmp_path, monkeypatch, capsys):
         assert len(namespace["losses"]) == 5 and printed.count("mean squared error") == 5
     elif title == "Logistic regression on sparse features with Ftrl":
         assert printed.count("log loss") == 3
+
+
+# ---------------------------------------------------------------------- #
+# The machinery of the docs build: the MathML renderer and the inventories
+def _load(path, name):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@needs_docs
+def test_math_is_rendered_as_mathml_and_unknown_tex_is_an_error():
+    pytest.importorskip("latex2mathml", reason='latex2mathml is not installed '
+                        '(pip install ".[docs]")')
+    pytest.importorskip("sphinx", reason='Sphinx is not installed (pip install ".[docs]")')
+    mathml = _load(DOCS / "_ext" / "mathml.py", "docs_mathml")
+    markup = mathml.tex_to_mathml(r"\frac{\eta\, m}{\sqrt{v} + \hat\epsilon}", display=True)
+    assert markup.startswith('<math alttext="') and 'display="block"' in markup
+    assert "<mfrac>" in markup and "<msqrt>" in markup and "\\" not in markup.split(">", 1)[1]
+    lines = mathml.tex_to_mathml(r"\begin{aligned} a &= b \\ c &= d \end{aligned}")
+    assert "<mtable" in lines
+    for bad in (r"\notacommand{x}", r"a &= b"):
+        with pytest.raises(mathml.MathMLError):
+            mathml.tex_to_mathml(bad)
+
+
+def test_intersphinx_inventories_are_current():
+    tool = DOCS.parent / "tools" / "make_intersphinx_inventories.py"
+    if not tool.exists():
+        pytest.skip("the tools are not beside the tests")
+    proc = subprocess.run([sys.executable, str(tool), "--check"], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
