@@ -94,7 +94,7 @@ def _public_name(cls):
 
 
 def _is_documented(cls):
-    """A public class of this package (not ``object``, not a private helper base)."""
+    """A public class of this package (not ``object``, not a private base like ``_StepDecay``)."""
     return cls.__module__.startswith("optimizers") and not cls.__name__.startswith("_")
 
 
