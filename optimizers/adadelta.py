@@ -11,24 +11,10 @@ __all__ = ["Adadelta"]
 
 
 class Adadelta(Optimizer):
-    """Adadelta (TensorFlow 2.4 ``Adadelta``)::
-
-        accum_grad = rho * accum_grad + (1 - rho) * g * g
-        update = sqrt(accum_var + epsilon) / sqrt(accum_grad + epsilon) * g
-        w -= learning_rate * update
-        accum_var = rho * accum_var + (1 - rho) * update * update
+    r"""Adadelta (TensorFlow 2.4 ``Adadelta``).
 
     A sparse gradient updates only the rows it names (their accumulators
     too); repeated indices are summed first.
-
-    TensorFlow computes ``rsqrt``; here it is ``1 / sqrt`` in the
-    variable's dtype.  float64 results are TensorFlow's bit for bit, and so
-    are float32 sparse steps in the test fixtures; TensorFlow's vectorised
-    float32 dense kernel uses an approximate rsqrt, which float32 dense
-    steps match to about 1e-6 relative.
-
-    Checkpoints without ``iterations`` (one weight short) load through
-    `~optimizers.Optimizer.set_weights` as in TensorFlow.
 
     Parameters
     ----------
@@ -39,6 +25,41 @@ class Adadelta(Optimizer):
     name : str, default="Adadelta"
     **kwargs
         ``clipvalue``, ``clipnorm``, ``global_clipnorm``, ``lr``, ``decay``.
+
+    Notes
+    -----
+    With :math:`g` the gradient, :math:`\eta` the step's learning rate (after
+    a schedule and the legacy ``decay``), :math:`A` the ``accum_grad`` slot
+    and :math:`U` the ``accum_var`` slot, each step (dense, or on each touched
+    row) is TensorFlow's ``ResourceApplyAdadelta``:
+
+    .. math::
+
+       A \leftarrow \rho\, A + (1 - \rho)\, g^2
+
+       \Delta = \frac{\sqrt{U + \epsilon}}{\sqrt{A + \epsilon}}\, g
+
+       w \leftarrow w - \eta\, \Delta
+
+       U \leftarrow \rho\, U + (1 - \rho)\, \Delta^2
+
+    with the new :math:`A` and the old :math:`U` in :math:`\Delta`.  The
+    method of [1]_ has no learning rate (:math:`\eta = 1`); Keras's default
+    is 0.001.
+
+    TensorFlow computes :math:`1/\sqrt{A + \epsilon}` with ``rsqrt``; here it is
+    ``1 / sqrt`` in the variable's dtype.  float64 results are TensorFlow's bit
+    for bit, and so are float32 sparse steps in the test fixtures;
+    TensorFlow's vectorised float32 dense kernel uses an approximate rsqrt,
+    which float32 dense steps match to about 1e-6 relative.
+
+    Checkpoints without ``iterations`` (one weight short) load through
+    `~optimizers.Optimizer.set_weights` as in TensorFlow.
+
+    References
+    ----------
+    .. [1] M. D. Zeiler, "ADADELTA: An Adaptive Learning Rate Method", 2012,
+       https://arxiv.org/abs/1212.5701
     """
 
     _HAS_AGGREGATE_GRAD = True

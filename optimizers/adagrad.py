@@ -11,10 +11,7 @@ __all__ = ["Adagrad"]
 
 
 class Adagrad(Optimizer):
-    """Adagrad (TensorFlow 2.4 ``Adagrad``)::
-
-        accumulator += g * g
-        w -= learning_rate * g / (sqrt(accumulator) + epsilon)
+    r"""Adagrad (TensorFlow 2.4 ``Adagrad``).
 
     A sparse gradient updates only the rows it names (and their
     accumulator rows); repeated indices are summed first.
@@ -32,9 +29,22 @@ class Adagrad(Optimizer):
 
     Notes
     -----
-    The accumulator slot starts at exactly ``initial_accumulator_value`` in
-    the variable's dtype.  Checkpoints without ``iterations`` (one weight
-    short) load through `~optimizers.Optimizer.set_weights` as in TensorFlow.
+    With :math:`g` the gradient, :math:`\eta` the step's learning rate (after
+    a schedule and the legacy ``decay``) and :math:`a` the ``accumulator``
+    slot, each step (dense, or on each touched row) is TensorFlow's
+    ``ResourceApplyAdagradV2``:
+
+    .. math::
+
+       a \leftarrow a + g^2
+
+       w \leftarrow w - \frac{\eta\, g}{\sqrt{a} + \epsilon}
+
+    This is the diagonal form of [1]_, with :math:`\epsilon` added to the
+    square root.  The accumulator starts at exactly
+    ``initial_accumulator_value`` in the variable's dtype.  Checkpoints
+    without ``iterations`` (one weight short) load through
+    `~optimizers.Optimizer.set_weights` as in TensorFlow.
 
     `~optimizers.Optimizer.from_config` differs from TensorFlow 2.4 in one way: a serialized
     learning-rate schedule (a dict) is deserialized.  TensorFlow's
@@ -42,6 +52,12 @@ class Adagrad(Optimizer):
     first step then fails.  As in TensorFlow, a config without
     ``initial_accumulator_value`` gets 0.1 and ``lr`` is renamed
     ``learning_rate``.
+
+    References
+    ----------
+    .. [1] J. Duchi, E. Hazan, Y. Singer, "Adaptive Subgradient Methods for
+       Online Learning and Stochastic Optimization", JMLR 12, 2011,
+       https://jmlr.org/papers/v12/duchi11a.html
 
     Examples
     --------

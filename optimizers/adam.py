@@ -14,33 +14,10 @@ __all__ = ["Adam"]
 class Adam(Optimizer):
     r"""Adam (TensorFlow 2.4 ``tf.keras.optimizers.Adam``).
 
-    With ``t`` the step number (``iterations + 1``), ``lr`` the step's
-    learning rate (after a schedule and the legacy ``decay``) and
-    ``b1p = beta_1**t``, ``b2p = beta_2**t``, a dense step is TensorFlow's
-    ``ResourceApplyAdam``::
-
-        alpha = (lr * sqrt(1 - b2p)) / (1 - b1p)
-        m = m + (g - m) * (1 - beta_1)
-        v = v + (g * g - v) * (1 - beta_2)
-        w = w - (m * alpha) / (sqrt(v) + epsilon)
-
-    With ``amsgrad``, ``vhat = max(vhat, v)`` takes ``v``'s place in the
-    last line.
-
-    A sparse gradient (rows ``R``, repeated indices summed first) follows
-    TensorFlow's sparse composition, which is **not lazy**: ``m`` and ``v``
-    decay and ``w`` moves over the *whole* variable::
-
-        m = m * beta_1;   m[R] += g * (1 - beta_1)
-        v = v * beta_2;   v[R] += (g * g) * (1 - beta_2)
-        vhat = max(vhat, v)                                  (amsgrad)
-        w = w - (lr_s * m) / (sqrt(v or vhat) + epsilon),
-        lr_s = lr * (sqrt(1 - b2p) / (1 - b1p))
-
-    The two paths are equal mathematically but not bit for bit (different
-    association), exactly as in TensorFlow.  The sparse step is one fused
-    pass over the table at memory speed, so it costs O(table), not
-    O(touched rows); `LazyAdam` is the rows-only variant.
+    A sparse gradient follows TensorFlow's sparse composition, which is
+    **not lazy**: the moments decay and the variable moves over the *whole*
+    variable, so a sparse step costs O(table), not O(touched rows) (one fused
+    pass at memory speed); `LazyAdam` is the rows-only variant.
 
     Parameters
     ----------
@@ -61,11 +38,53 @@ class Adam(Optimizer):
 
     Notes
     -----
+    With :math:`g` the gradient, :math:`\eta` the step's learning rate (after
+    a schedule and the legacy ``decay``) and :math:`t` the step number
+    (``iterations + 1``), a dense step is TensorFlow's ``ResourceApplyAdam``:
+
+    .. math::
+
+       \eta_t = \frac{\eta \sqrt{1 - \beta_2^{\,t}}}{1 - \beta_1^{\,t}}
+
+       m \leftarrow m + (g - m)(1 - \beta_1)
+
+       v \leftarrow v + (g^2 - v)(1 - \beta_2)
+
+       w \leftarrow w - \frac{\eta_t\, m}{\sqrt{v} + \hat\epsilon}
+
+    The bias corrections are folded into :math:`\eta_t`, and
+    :math:`\hat\epsilon` (``epsilon``) is added to :math:`\sqrt{v}` after
+    that: the "epsilon hat" of the efficient form at the end of section 2 of
+    [1]_, not the :math:`\epsilon` of Algorithm 1.  With ``amsgrad``,
+    :math:`\hat v \leftarrow \max(\hat v, v)` takes :math:`v`'s place in the
+    last line.
+
+    A sparse gradient (rows :math:`R`, repeated indices summed into
+    :math:`G`) follows TensorFlow's sparse composition, over every row:
+
+    .. math::
+
+       m \leftarrow \beta_1\, m, \qquad m_R \leftarrow m_R + (1 - \beta_1)\, G
+
+       v \leftarrow \beta_2\, v, \qquad v_R \leftarrow v_R + (1 - \beta_2)\, G^2
+
+       w \leftarrow w - \frac{\eta'_t\, m}{\sqrt{v} + \hat\epsilon},
+       \qquad \eta'_t = \eta\, \frac{\sqrt{1 - \beta_2^{\,t}}}{1 - \beta_1^{\,t}}
+
+    (with ``amsgrad``, :math:`\hat v \leftarrow \max(\hat v, v)` over every
+    row, in :math:`v`'s place).  The two paths are equal mathematically but not
+    bit for bit (different association), exactly as in TensorFlow.
+
     Slots are created as all ``m``, then all ``v``, then (amsgrad) all
     ``vhat``, so `~optimizers.Optimizer.get_weights` lists them in TensorFlow's order.
     `~optimizers.Optimizer.set_weights` accepts the weights of an amsgrad Adam (or a Keras 1
     Adam) on an Adam without amsgrad and drops the ``vhat`` part, as
     TensorFlow does.
+
+    References
+    ----------
+    .. [1] D. P. Kingma, J. Ba, "Adam: A Method for Stochastic Optimization",
+       ICLR 2015, https://arxiv.org/abs/1412.6980
 
     Examples
     --------

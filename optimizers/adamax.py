@@ -12,14 +12,10 @@ __all__ = ["Adamax"]
 
 
 class Adamax(Optimizer):
-    """Adamax (TensorFlow 2.4 ``Adamax``)::
-
-        m = m + (g - m) * (1 - beta_1)
-        v = max(beta_2 * v, |g|)
-        w -= learning_rate / (1 - beta_1**t) * m / (v + epsilon)
+    r"""Adamax, Adam with the infinity norm (TensorFlow 2.4 ``Adamax``).
 
     A sparse gradient updates only the rows it names (their ``m`` and ``v``
-    too), with TensorFlow's sparse form ``m = m * beta_1 + g * (1 - beta_1)``.
+    too); repeated indices are summed first.
 
     Parameters
     ----------
@@ -30,6 +26,40 @@ class Adamax(Optimizer):
     name : str, default="Adamax"
     **kwargs
         ``clipvalue``, ``clipnorm``, ``global_clipnorm``, ``lr``, ``decay``.
+
+    Notes
+    -----
+    With :math:`g` the gradient, :math:`\eta` the step's learning rate (after
+    a schedule and the legacy ``decay``), :math:`t` the step number
+    (``iterations + 1``) and :math:`u` the slot named ``v`` (the exponentially
+    weighted infinity norm), a dense step is TensorFlow's
+    ``ResourceApplyAdaMax``:
+
+    .. math::
+
+       m \leftarrow m + (g - m)(1 - \beta_1)
+
+       u \leftarrow \max(\beta_2\, u, |g|)
+
+       w \leftarrow w - \frac{\eta}{1 - \beta_1^{\,t}} \cdot \frac{m}{u + \epsilon}
+
+    A sparse step (rows :math:`R`, summed gradient rows :math:`G`) is lazy and
+    writes the first moment in TensorFlow's sparse form:
+
+    .. math::
+
+       m_R \leftarrow \beta_1\, m_R + (1 - \beta_1)\, G
+
+       u_R \leftarrow \max(\beta_2\, u_R, |G|)
+
+       w_R \leftarrow w_R - \frac{\eta}{1 - \beta_1^{\,t}} \cdot \frac{m_R}{u_R + \epsilon}
+
+    Adamax is section 7.1 of [1]_; :math:`\epsilon` is TensorFlow's addition.
+
+    References
+    ----------
+    .. [1] D. P. Kingma, J. Ba, "Adam: A Method for Stochastic Optimization",
+       ICLR 2015, https://arxiv.org/abs/1412.6980
     """
 
     _HAS_AGGREGATE_GRAD = True

@@ -19,35 +19,11 @@ def _check_weight_decay(value):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (Loshchilov & Hutter), lazy on sparse steps.
+    r"""Adam with decoupled weight decay, lazy on sparse steps.
 
     Before each Adam step the variable decays towards zero, independently of
-    the gradient and of the moments::
-
-        w = w - w * (lr * weight_decay)
-
-    where ``lr`` is the step's learning rate (after a schedule and the legacy
-    ``decay``) in the variable's dtype, and ``weight_decay`` is converted
-    exactly to that dtype.  Then the Adam update follows:
-
-    - **dense** gradient: every element decays, then `Adam`'s dense step
-      (TensorFlow's ``ResourceApplyAdam`` formulas, amsgrad included);
-    - **sparse** gradient (rows ``R``, repeated indices summed first): lazy,
-      like `LazyAdam`.  Only the touched rows decay and move; for each r in
-      ``R`` with summed gradient row g::
-
-          w[r] = w[r] - w[r] * (lr * weight_decay)
-          m[r] = beta_1 * m[r] + (1 - beta_1) * g
-          v[r] = beta_2 * v[r] + (1 - beta_2) * (g * g)
-          vhat[r] = max(vhat[r], v[r])                       (amsgrad)
-          w[r] = w[r] - (lr_t * m[r]) / (sqrt(v[r] or vhat[r]) + epsilon),
-          lr_t = (lr * sqrt(1 - beta_2**t)) / (1 - beta_1**t),  t = iterations + 1
-
-      Untouched rows of ``w`` and of every slot stay as they are (they are
-      not decayed either), so a sparse step costs the touched rows.
-
-    With ``weight_decay=0`` this is exactly `Adam` on dense gradients and
-    `LazyAdam` on sparse ones.
+    the gradient and of the moments.  With ``weight_decay=0`` this is exactly
+    `Adam` on dense gradients and `LazyAdam` on sparse ones.
 
     Parameters
     ----------
@@ -69,8 +45,47 @@ class AdamW(Adam):
 
     Notes
     -----
+    With :math:`\eta` the step's learning rate (after a schedule and the legacy
+    ``decay``) in the variable's dtype and :math:`\lambda` the
+    ``weight_decay`` (converted exactly to that dtype), a step first decays
+    the variable:
+
+    .. math:: w \leftarrow w - w\, (\eta \lambda)
+
+    and then applies the Adam update:
+
+    - **dense** gradient: every element decays, then `Adam`'s dense step
+      (TensorFlow's ``ResourceApplyAdam`` formulas, amsgrad included);
+    - **sparse** gradient (rows :math:`R`, repeated indices summed into
+      :math:`G`): lazy, like `LazyAdam`.  Only the touched rows decay and move:
+
+      .. math::
+
+         w_R \leftarrow w_R - w_R\, (\eta \lambda)
+
+         m_R \leftarrow \beta_1\, m_R + (1 - \beta_1)\, G
+
+         v_R \leftarrow \beta_2\, v_R + (1 - \beta_2)\, G^2
+
+         w_R \leftarrow w_R - \frac{\eta_t\, m_R}{\sqrt{v_R} + \hat\epsilon},
+         \qquad \eta_t = \frac{\eta \sqrt{1 - \beta_2^{\,t}}}{1 - \beta_1^{\,t}}
+
+      with :math:`\hat v_R \leftarrow \max(\hat v_R, v_R)` in :math:`v_R`'s
+      place when ``amsgrad``, and :math:`t = \text{iterations} + 1`.  Untouched
+      rows of ``w`` and of every slot stay as they are (they are not decayed
+      either), so a sparse step costs the touched rows.
+
+    The decay is decoupled from the gradient as in [1]_, and scaled by the
+    learning rate (the paper's :math:`\eta_t \lambda`, with its schedule
+    multiplier folded into :math:`\eta`).
+
     Slots: all ``m``, then all ``v``, then (amsgrad) all ``vhat``.
     `~optimizers.Optimizer.get_config` has `Adam`'s keys followed by ``weight_decay``.
+
+    References
+    ----------
+    .. [1] I. Loshchilov, F. Hutter, "Decoupled Weight Decay Regularization",
+       ICLR 2019, https://arxiv.org/abs/1711.05101
     """
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,

@@ -89,6 +89,9 @@ def _flatten(name, value):
 class Checkpoint:
     """Variables and an optimizer's state, saved and restored by name.
 
+    A checkpoint file is an uncompressed zip of ``.npy`` arrays (NumPy's
+    `numpy.lib.format`) with a ``manifest.json``; `numpy.load` opens it.
+
     Parameters
     ----------
     optimizer : Optimizer, optional

@@ -141,7 +141,7 @@ class MPIAllReduce:
     Parameters
     ----------
     comm : mpi4py communicator, optional
-        Default ``MPI.COMM_WORLD``.
+        A `mpi4py.MPI.Comm`; default `mpi4py.MPI.COMM_WORLD`.
     average : bool, default=False
         Divide the sums by the number of ranks (sparse values are scaled
         by ``1 / size`` after the gather).
@@ -153,9 +153,12 @@ class MPIAllReduce:
 
     Notes
     -----
-    The result is a new list of new gradients: the caller's arrays are only
-    read, so a failure leaves them, and the optimizer, unchanged.  Sparse
-    results are `~optimizers.IndexedSlices` marked as possibly holding repeated indices.
+    Dense gradients are summed with `~mpi4py.MPI.Comm.Allreduce`; sparse
+    ones are gathered with `~mpi4py.MPI.Comm.Allgatherv` (indices and
+    values, never densified).  The result is a new list of new gradients:
+    the caller's arrays are only read, so a failure leaves them, and the
+    optimizer, unchanged.  Sparse results are `~optimizers.IndexedSlices`
+    marked as possibly holding repeated indices.
 
     Every rank must call ``apply_gradients`` at the same steps with the same
     variables, in the same order, with gradients of the same kind (dense or

@@ -20,21 +20,11 @@ def _check_sign(name, value, sign):
 
 
 class Ftrl(Optimizer):
-    """FTRL-Proximal (TensorFlow 2.4 ``Ftrl``), McMahan et al. 2013.
+    r"""FTRL-Proximal (TensorFlow 2.4 ``Ftrl``).
 
-    Per element, with ``n = accumulator + g * g`` and ``p = learning_rate_power``::
-
-        sigma = (n**-p - accumulator**-p) / learning_rate
-        linear += g - sigma * w
-        w = (sign(linear) * l1 - linear) / (n**-p / learning_rate + 2 * l2')  if |linear| > l1
-            0                                                                otherwise
-        accumulator = n
-
-    where ``l2' = l2 + beta / (2 * learning_rate)``; with
-    ``l2_shrinkage_regularization_strength`` s > 0 the gradient in the
-    ``linear`` line becomes ``g + 2 * s * w``.  A sparse gradient updates only
-    the rows it names.  Like TensorFlow, ``lr=`` is ignored: pass
-    ``learning_rate``.
+    A sparse gradient updates only the rows it names (their ``accumulator``
+    and ``linear`` too); repeated indices are summed first.  Like TensorFlow,
+    ``lr=`` is ignored: pass ``learning_rate``.
 
     Parameters
     ----------
@@ -51,6 +41,51 @@ class Ftrl(Optimizer):
     beta : float, default=0.0
     **kwargs
         ``clipvalue``, ``clipnorm``, ``global_clipnorm``, ``decay``.
+
+    Notes
+    -----
+    Write :math:`g` for the gradient, :math:`\eta` for the step's learning
+    rate (after a schedule and the legacy ``decay``), :math:`p` for
+    ``learning_rate_power``, :math:`n` for the ``accumulator`` slot,
+    :math:`z` for the ``linear`` slot, :math:`\lambda_1`, :math:`\lambda_2`,
+    :math:`\lambda_s` for the l1, l2 and l2-shrinkage strengths and
+    :math:`\beta` for ``beta``.  Per element, a step is TensorFlow's
+    ``ResourceApplyFtrl`` (``ResourceApplyFtrlV2`` when :math:`\lambda_s > 0`):
+
+    .. math::
+
+       n' = n + g^2
+
+       \sigma = \frac{(n')^{-p} - n^{-p}}{\eta}
+
+       z \leftarrow z + (\tilde g - \sigma\, w),
+       \qquad \tilde g = g + 2 \lambda_s w \;\; (\tilde g = g \text{ when } \lambda_s = 0)
+
+       w \leftarrow \begin{cases}
+       \dfrac{\lambda_1 \operatorname{sign}(z) - z}{(n')^{-p} / \eta + 2 \lambda_2'}
+       & \text{if } |z| > \lambda_1 \\
+       0 & \text{otherwise}
+       \end{cases}
+       \qquad \lambda_2' = \lambda_2 + \frac{\beta}{2 \eta}
+
+       n \leftarrow n'
+
+    The accumulator grows with the raw gradient :math:`g`, not
+    :math:`\tilde g`, and :math:`w` on the right-hand sides is the value before
+    the step.  With :math:`p = -1/2` (the default) the powers are square roots,
+    :math:`\sigma = (\sqrt{n'} - \sqrt{n}) / \eta`: the per-coordinate
+    learning rates of [1]_, where :math:`z` and :math:`n` are the paper's
+    :math:`z_i` and :math:`n_i`, and :math:`\beta` its :math:`\beta`.
+    Sparse steps apply the same lines to the touched rows; on a 1-D variable
+    they follow TensorFlow's scalar kernel, which computes
+    :math:`z \leftarrow (z + \tilde g) - \sigma w` and always uses ``pow``
+    for :math:`\sigma`.  ``pow`` is the C library's, so results do not depend
+    on the CPU.
+
+    References
+    ----------
+    .. [1] H. B. McMahan et al., "Ad Click Prediction: a View from the
+       Trenches", KDD 2013, https://research.google.com/pubs/archive/41159.pdf
     """
 
     _HAS_AGGREGATE_GRAD = False

@@ -8,24 +8,12 @@ __all__ = ["LazyAdam"]
 
 
 class LazyAdam(Adam):
-    """Adam that updates only the rows a sparse gradient names (TensorFlow Addons' ``LazyAdam``).
+    r"""Adam that updates only the rows a sparse gradient names (TensorFlow Addons' ``LazyAdam``).
 
-    Dense gradients get `Adam`'s dense update, unchanged.  On a sparse step
-    (rows ``R``, repeated indices summed first), for each touched row r with
-    summed gradient row g::
-
-        m[r] = beta_1 * m[r] + (1 - beta_1) * g
-        v[r] = beta_2 * v[r] + (1 - beta_2) * (g * g)
-        w[r] = w[r] - (lr_t * m[r]) / (sqrt(v[r]) + epsilon),
-        lr_t = (lr * sqrt(1 - beta_2**t)) / (1 - beta_1**t)
-
-    with ``t = iterations + 1`` the *global* step (as TensorFlow Addons'
-    ``local_step``) and ``lr`` the step's learning rate after a schedule and
-    the legacy ``decay``.  Rows not in ``R`` are neither read nor written,
-    in ``w``, ``m`` or ``v``: their moments are not decayed, so a step costs
-    the touched rows, not the table.  The bias correction still uses the
-    global step, so a row seen rarely gets moments that are too small for
-    its correction (the usual LazyAdam trade-off).
+    Dense gradients get `Adam`'s dense update, unchanged.  On a sparse step,
+    rows not named are neither read nor written, in ``w``, ``m`` or ``v``:
+    their moments are not decayed, so a step costs the touched rows, not the
+    table.
 
     Parameters
     ----------
@@ -47,7 +35,31 @@ class LazyAdam(Adam):
 
     Notes
     -----
+    On a sparse step (rows :math:`R`, repeated indices summed first), each
+    touched row :math:`r` with summed gradient row :math:`G_r` is updated as
+
+    .. math::
+
+       m_r \leftarrow \beta_1\, m_r + (1 - \beta_1)\, G_r
+
+       v_r \leftarrow \beta_2\, v_r + (1 - \beta_2)\, G_r^2
+
+       w_r \leftarrow w_r - \frac{\eta_t\, m_r}{\sqrt{v_r} + \hat\epsilon},
+       \qquad \eta_t = \frac{\eta \sqrt{1 - \beta_2^{\,t}}}{1 - \beta_1^{\,t}}
+
+    where :math:`\eta` is the step's learning rate (after a schedule and the
+    legacy ``decay``) and :math:`t = \text{iterations} + 1` the *global* step
+    (TensorFlow Addons' ``local_step``).  The bias correction uses the global
+    step, so a row seen rarely gets moments that are too small for its
+    correction (the usual LazyAdam trade-off).  Adam itself is [1]_; see
+    `Adam` for :math:`\hat\epsilon`.
+
     Slots: all ``m``, then all ``v``.  `~optimizers.Optimizer.get_config` has `Adam`'s keys.
+
+    References
+    ----------
+    .. [1] D. P. Kingma, J. Ba, "Adam: A Method for Stochastic Optimization",
+       ICLR 2015, https://arxiv.org/abs/1412.6980
     """
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,

@@ -14,15 +14,7 @@ __all__ = ["Nadam"]
 
 
 class Nadam(Optimizer):
-    """Nadam (TensorFlow 2.4 ``Nadam``, Dozat 2016).
-
-    With the momentum schedule ``mu_t = beta_1 * (1 - 0.5 * 0.96**(schedule_decay * t))``
-    and its running product kept in the ``momentum_cache`` weight::
-
-        m = beta_1 * m + (1 - beta_1) * g
-        v = beta_2 * v + (1 - beta_2) * g * g
-        m_bar = (1 - mu_t) * g / (1 - prod_{i<=t} mu_i) + mu_{t+1} * m / (1 - prod_{i<=t+1} mu_i)
-        w -= learning_rate * m_bar / (sqrt(v / (1 - beta_2**t)) + epsilon)
+    r"""Nadam, Adam with Nesterov momentum (TensorFlow 2.4 ``Nadam``).
 
     A sparse step follows TensorFlow: ``m`` and ``v`` decay over the whole
     variable (one pass at memory speed) while ``w`` moves on the given rows.
@@ -43,6 +35,43 @@ class Nadam(Optimizer):
         ``schedule_decay`` (default 0.004), ``clipvalue``, ``clipnorm``,
         ``global_clipnorm``, ``lr``.  A ``decay`` argument is overridden by
         ``schedule_decay``, as in TensorFlow.
+
+    Notes
+    -----
+    With :math:`g` the gradient, :math:`\eta` the learning rate, :math:`t` the
+    step number (``iterations + 1``) and :math:`\psi` the ``schedule_decay``,
+    the momentum schedule of [1]_ is
+
+    .. math::
+
+       \mu_t = \beta_1 \left(1 - \tfrac12 \cdot 0.96^{\,\psi t}\right)
+
+    and the ``momentum_cache`` weight holds the running product
+    :math:`\Pi_t = \prod_{i \le t} \mu_i` (it becomes :math:`\Pi_t` at the
+    start of step :math:`t`).  A dense step is
+
+    .. math::
+
+       m \leftarrow \beta_1\, m + (1 - \beta_1)\, g
+
+       v \leftarrow \beta_2\, v + (1 - \beta_2)\, g^2
+
+       \bar m = (1 - \mu_t) \frac{g}{1 - \Pi_t}
+       + \mu_{t+1} \frac{m}{1 - \Pi_t\, \mu_{t+1}}
+
+       w \leftarrow w - \frac{\eta\, \bar m}{\sqrt{v / (1 - \beta_2^{\,t})} + \epsilon}
+
+    On a sparse step (rows :math:`R`, summed gradient rows :math:`G`),
+    :math:`m \leftarrow \beta_1 m` and :math:`v \leftarrow \beta_2 v` over
+    every row, then :math:`G` is added to the rows :math:`R` of :math:`m` and
+    :math:`v` as above, and only :math:`w_R` moves (with :math:`G`, :math:`m_R`,
+    :math:`v_R` in the last two lines).  The constant 0.96 is
+    ``float32(0.96)`` in the variable's dtype, as in TensorFlow.
+
+    References
+    ----------
+    .. [1] T. Dozat, "Incorporating Nesterov Momentum into Adam", ICLR 2016
+       workshop, https://openreview.net/forum?id=OM0jvwB8jIp57ZJjtNEZ
     """
 
     _HAS_AGGREGATE_GRAD = True

@@ -11,19 +11,7 @@ __all__ = ["RMSprop"]
 
 
 class RMSprop(Optimizer):
-    """RMSprop (TensorFlow 2.4 ``RMSprop``).
-
-    Without momentum (``epsilon`` outside the square root)::
-
-        rms = rho * rms + (1 - rho) * g * g
-        mg  = rho * mg + (1 - rho) * g                 (centered)
-        w  -= learning_rate * g / (sqrt(rms - mg**2) + epsilon)
-
-    With momentum (``epsilon`` inside the square root)::
-
-        rms = rms + (g * g - rms) * (1 - rho)
-        mom = momentum * mom + learning_rate * g / sqrt(rms - mg**2 + epsilon)
-        w  -= mom
+    r"""RMSprop, plain or centered, with optional momentum (TensorFlow 2.4 ``RMSprop``).
 
     Sparse steps follow TensorFlow: with momentum only the given rows (of
     ``w`` and every slot) change; without momentum ``rms`` (and ``mg``) decay
@@ -41,6 +29,63 @@ class RMSprop(Optimizer):
     name : str, default="RMSprop"
     **kwargs
         ``clipvalue``, ``clipnorm``, ``global_clipnorm``, ``lr``, ``decay``.
+
+    Notes
+    -----
+    With :math:`g` the gradient, :math:`\eta` the step's learning rate (after
+    a schedule and the legacy ``decay``), :math:`r` the ``rms`` slot,
+    :math:`\bar g` the ``mg`` slot (centered only) and :math:`p` the
+    ``momentum`` slot, TensorFlow has two forms, and they put
+    :math:`\epsilon` in different places.
+
+    Without momentum (the default), :math:`\epsilon` is outside the square root:
+
+    .. math::
+
+       r \leftarrow \rho\, r + (1 - \rho)\, g^2
+
+       \bar g \leftarrow \rho\, \bar g + (1 - \rho)\, g \qquad \text{(centered)}
+
+       w \leftarrow w - \frac{\eta\, g}{\sqrt{d} + \epsilon},
+       \qquad d = r - \bar g^2 \text{ (centered)}, \quad d = r \text{ (plain)}
+
+    On a sparse step :math:`r` (and :math:`\bar g`) decay over every row,
+    :math:`r \leftarrow \rho\, r`, before the rows :math:`R` add
+    :math:`(1 - \rho) G^2` (and :math:`(1 - \rho) G`); only :math:`w_R` moves.
+
+    With momentum :math:`\mu > 0` (``ResourceApplyRMSProp`` and
+    ``ResourceApplyCenteredRMSProp``), :math:`\epsilon` is inside the square
+    root:
+
+    .. math::
+
+       r \leftarrow r + (g^2 - r)(1 - \rho)
+
+       \bar g \leftarrow \bar g + (g - \bar g)(1 - \rho) \qquad \text{(centered)}
+
+       p \leftarrow \mu\, p + \frac{\eta\, g}{\sqrt{d}}, \qquad
+       d = (r - \bar g^2) + \epsilon \text{ (centered)}, \quad
+       d = r + \epsilon \text{ (plain)}
+
+       w \leftarrow w - p
+
+    A sparse step with momentum is lazy: the touched rows go through
+    :math:`r \leftarrow \rho\, r + (1 - \rho) G^2` (and
+    :math:`\bar g \leftarrow \rho\, \bar g + (1 - \rho) G`) and the last
+    two lines, with TensorFlow's sparse placement of :math:`\epsilon` in the
+    centered case, :math:`d = (r + \epsilon) - \bar g^2`; other rows do not
+    change.
+
+    RMSprop was proposed in lecture 6e of [1]_; the centered form divides by
+    an estimate of the variance instead of the second moment, as in [2]_.
+
+    References
+    ----------
+    .. [1] G. Hinton, N. Srivastava, K. Swersky, "Neural Networks for Machine
+       Learning", lecture 6e, Coursera,
+       http://www.cs.toronto.edu/~tijmen/csc321/slides/lecture_slides_lec6.pdf
+    .. [2] A. Graves, "Generating Sequences With Recurrent Neural Networks",
+       2013, https://arxiv.org/abs/1308.0850
     """
 
     _aliases = ("RMSProp",)

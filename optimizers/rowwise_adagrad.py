@@ -11,28 +11,12 @@ __all__ = ["RowwiseAdagrad"]
 
 
 class RowwiseAdagrad(Adagrad):
-    """Adagrad with a single accumulator per row, as embedding systems use.
+    r"""Adagrad with a single accumulator per row, as embedding systems use.
 
-    For each row ``r`` of the variable (rows are the first axis; the rest
-    of the shape is flattened into the row) with gradient row ``g``::
-
-        accumulator[r] += mean(g * g)
-        w[r] -= learning_rate * g / (sqrt(accumulator[r]) + epsilon)
-
-    The mean is a left-to-right sum over the row divided by the row width.
-    The ``accumulator`` slot has shape ``(N,)`` for an ``(N, ...)``
-    variable: N numbers for an (N, D) embedding table instead of Adagrad's
-    N * D, which makes it the memory-saving choice for large tables.  A
-    1-D variable of shape ``(N,)`` has rows of width 1, which is plain
-    Adagrad.
-
-    A sparse gradient updates only the rows it names (and their
-    accumulators); repeated indices are summed first.  A dense gradient
-    updates every row: a row whose gradient is all zeros is left unchanged.
-    A dense step equals, bit for bit, a sparse step naming every row.
-
-    Not a TensorFlow optimizer; arguments, ``get_config`` keys and
-    `~optimizers.Optimizer.from_config` are `Adagrad`'s.
+    The ``accumulator`` slot has shape ``(N,)`` for an ``(N, ...)`` variable:
+    N numbers for an (N, D) embedding table instead of Adagrad's N * D, which
+    makes it the memory-saving choice for large tables.  A 1-D variable of
+    shape ``(N,)`` has rows of width 1, which is plain `Adagrad`.
 
     Parameters
     ----------
@@ -44,6 +28,36 @@ class RowwiseAdagrad(Adagrad):
     name : str, default="RowwiseAdagrad"
     **kwargs
         ``clipvalue``, ``clipnorm``, ``global_clipnorm``, ``lr``, ``decay``.
+
+    Notes
+    -----
+    For each row :math:`r` of the variable (rows are the first axis; the rest
+    of the shape is flattened into a row of width :math:`D`) with gradient row
+    :math:`g_r`, and :math:`\eta` the step's learning rate (after a schedule
+    and the legacy ``decay``):
+
+    .. math::
+
+       a_r \leftarrow a_r + \frac{1}{D} \sum_{j=1}^{D} g_{r,j}^2
+
+       w_r \leftarrow w_r - \frac{\eta\, g_r}{\sqrt{a_r} + \epsilon}
+
+    The mean is a left-to-right sum over the row divided by :math:`D`.  This is
+    `Adagrad` ([1]_) with one step size per row.
+
+    A sparse gradient updates only the rows it names (and their
+    accumulators); repeated indices are summed first.  A dense gradient
+    updates every row: a row whose gradient is all zeros is left unchanged.
+    A dense step equals, bit for bit, a sparse step naming every row.
+
+    Not a TensorFlow optimizer; arguments, ``get_config`` keys and
+    `~optimizers.Optimizer.from_config` are `Adagrad`'s.
+
+    References
+    ----------
+    .. [1] J. Duchi, E. Hazan, Y. Singer, "Adaptive Subgradient Methods for
+       Online Learning and Stochastic Optimization", JMLR 12, 2011,
+       https://jmlr.org/papers/v12/duchi11a.html
 
     Examples
     --------

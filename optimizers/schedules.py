@@ -290,7 +290,7 @@ class ExponentialDecay(_StepDecay):
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
-    """Piecewise-constant learning rate between step boundaries.
+    r"""Piecewise-constant learning rate between step boundaries.
 
     Parameters
     ----------
@@ -314,6 +314,17 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
     Notes
     -----
+    With boundaries :math:`b_0 \le \dots \le b_{n-1}` and values
+    :math:`v_0, \dots, v_n`, the learning rate at step :math:`s` is
+
+    .. math::
+
+       \mathrm{lr}(s) = \begin{cases}
+       v_0 & \text{if } s \le b_0 \\
+       v_i & \text{if } b_{i-1} < s \le b_i \\
+       v_n & \text{if } s > b_{n-1}
+       \end{cases}
+
     As in TensorFlow, the step keeps its own dtype (a Python ``int`` is an
     integer, the optimizer passes a float) and each boundary whose dtype
     differs is cast to the step's dtype before comparing: with an integer

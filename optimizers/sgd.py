@@ -12,15 +12,7 @@ __all__ = ["SGD"]
 
 
 class SGD(Optimizer):
-    """Gradient descent with optional momentum (TensorFlow 2.4 ``SGD``).
-
-    Without momentum: ``w = w - learning_rate * g``.  With momentum, the
-    ``momentum`` slot ``v`` holds a velocity already scaled by the learning
-    rate (Keras semantics)::
-
-        v = momentum * v - learning_rate * g
-        w = w + v                                  (plain)
-        w = w + momentum * v - learning_rate * g   (Nesterov)
+    r"""Gradient descent with optional momentum (TensorFlow 2.4 ``SGD``).
 
     A sparse gradient updates only the rows it names.  Without momentum,
     repeated indices are applied one after another (as a scatter-add);
@@ -37,6 +29,40 @@ class SGD(Optimizer):
     **kwargs
         ``clipvalue``, ``clipnorm``, ``global_clipnorm``, ``lr``, ``decay``;
         see `Optimizer`.
+
+    Notes
+    -----
+    With :math:`g` the gradient, :math:`w` the variable and :math:`\eta` the
+    step's learning rate (after a schedule and the legacy ``decay``), a step
+    without momentum is
+
+    .. math:: w \leftarrow w - \eta\, g
+
+    With momentum :math:`\mu`, the ``momentum`` slot :math:`v` holds a velocity
+    already scaled by the learning rate (Keras's form, TensorFlow's
+    ``ResourceApplyKerasMomentum``; TensorFlow 1's ``MomentumOptimizer`` kept
+    :math:`v \leftarrow \mu v + g` instead):
+
+    .. math::
+
+       v \leftarrow \mu\, v - \eta\, g
+
+       w \leftarrow w + v \qquad \text{(plain)}
+
+       w \leftarrow w + (\mu\, v - \eta\, g) \qquad \text{(Nesterov, with the new } v \text{)}
+
+    On a sparse step these lines run on each touched row (repeated indices
+    summed first).  Without momentum each slice :math:`g_k` of row
+    :math:`i_k` is applied in input order, :math:`w_{i_k} \leftarrow w_{i_k}
+    - \eta\, g_k`, so a repeated row gets every one of its slices.
+
+    Nesterov momentum in this form is the one of Sutskever et al. [1]_.
+
+    References
+    ----------
+    .. [1] I. Sutskever, J. Martens, G. Dahl, G. Hinton, "On the importance of
+       initialization and momentum in deep learning", ICML 2013,
+       https://proceedings.mlr.press/v28/sutskever13.html
 
     Examples
     --------

@@ -26,7 +26,12 @@ class IndexedSlices:
 
     ``values[k]`` is the slice for row ``indices[k]``; repeated indices are
     summed by the optimizers (except plain SGD, which adds each in turn, as
-    TensorFlow's scatter-add does).
+    TensorFlow's scatter-add does).  Optimizers also take any object with
+    ``values``, ``indices`` and ``dense_shape`` (TensorFlow's
+    ``tf.IndexedSlices``), and any `scipy.sparse` matrix or array (a
+    `scipy.sparse.csr_matrix`, `~scipy.sparse.csr_array`,
+    `~scipy.sparse.coo_matrix`, ...) for a 2-D variable, whose rows with a
+    stored entry are its touched rows.
 
     Parameters
     ----------

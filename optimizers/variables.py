@@ -11,9 +11,12 @@ __all__ = ["Variable", "as_array", "var_name"]
 class Variable(NDArrayOperatorsMixin):
     """A mutable array that optimizers update in place.
 
-    The variable owns one C-contiguous, writable ndarray for its whole life:
-    every update (``assign``, an optimizer step) writes into that array, so
-    model code may keep a reference to ``np.asarray(var)``.
+    The variable owns one C-contiguous, writable `numpy.ndarray` for its
+    whole life: every update (``assign``, an optimizer step) writes into that
+    array, so model code may keep a reference to ``np.asarray(var)``
+    (`numpy.asarray` returns that array itself, not a copy;
+    `~optimizers.Variable.numpy` returns a copy).  NumPy arithmetic and
+    ufuncs work on a variable as on its array.
 
     Parameters
     ----------
