@@ -17,23 +17,8 @@ class PartialRowwiseAdam(Optimizer):
     r"""Adam with a per-element first moment and a per-row second moment.
 
     The memory-saving Adam of large embedding tables: for an ``(N, D)``
-    table the slots hold ``N * D + N`` numbers instead of Adam's
-    ``2 * N * D``.  Rows are the first axis (the rest of the shape is
-    flattened into the row).  For each updated row ``r`` with gradient row
-    ``g`` (repeated indices summed first), with ``t = iterations + 1`` the
-    global step::
-
-        v[r] = beta_2 * v[r] + (1 - beta_2) * mean(g * g)
-        m[r] = beta_1 * m[r] + (1 - beta_1) * g
-        w[r] = w[r] - (lr_t * m[r]) / (sqrt(v[r]) + epsilon),
-        lr_t = (lr * sqrt(1 - beta_2**t)) / (1 - beta_1**t)
-
-    The mean is a left-to-right sum over the row divided by the row width.
-
-    A sparse step is lazy, as `LazyAdam`'s: only the named rows (and their
-    moments) are read or written, so it costs the touched rows.  A dense
-    step updates every row and equals, bit for bit, a sparse step naming
-    every row.  Not a TensorFlow optimizer.
+    table the slots hold :math:`N D + N` numbers instead of Adam's
+    :math:`2 N D`.
 
     Parameters
     ----------
@@ -51,8 +36,38 @@ class PartialRowwiseAdam(Optimizer):
 
     Notes
     -----
+    For each updated row :math:`r` of the variable (rows are the first axis;
+    the rest of the shape is flattened into a row of width :math:`D`) with
+    gradient row :math:`g_r` (repeated indices summed first), :math:`t` the
+    global step (``iterations + 1``) and :math:`\eta` the step's learning rate
+    (after a schedule and the legacy ``decay``):
+
+    .. math::
+
+       v_r \leftarrow \beta_2 v_r + (1 - \beta_2) \frac{1}{D} \sum_{j=1}^{D} g_{r,j}^2
+
+       m_r \leftarrow \beta_1 m_r + (1 - \beta_1) g_r
+
+       w_r \leftarrow w_r - \frac{\hat\eta\, m_r}{\sqrt{v_r} + \epsilon},
+       \qquad \hat\eta = \frac{\eta \sqrt{1 - \beta_2^t}}{1 - \beta_1^t}
+
+    The mean is a left-to-right sum over the row divided by :math:`D`.  This is
+    Adam ([1]_) with one second moment per row, as `RowwiseAdagrad` is
+    Adagrad with one accumulator per row.
+
+    A sparse step is lazy, as `LazyAdam`'s: only the named rows (and their
+    moments) are read or written, so it costs the touched rows; the bias
+    correction uses the global step.  A dense step updates every row and
+    equals, bit for bit, a sparse step naming every row.  Not a TensorFlow
+    optimizer.
+
     Slots: all ``m`` (the variable's shape), then all ``v`` (shape
     ``(N,)``; a scalar variable is one row of width 1).
+
+    References
+    ----------
+    .. [1] D. P. Kingma, J. Ba, "Adam: A Method for Stochastic Optimization",
+       2014, https://arxiv.org/abs/1412.6980
 
     Examples
     --------

@@ -173,6 +173,18 @@ def rowwise_adagrad():
     return w
 
 
+def partial_rowwise_adam(rows=None):
+    lr, b1, b2 = f32(0.01), f32(0.9), f32(0.999)
+    rows = np.arange(W0.shape[0]) if rows is None else rows
+    w, m, v = W0.copy(), np.zeros_like(W0), np.zeros(W0.shape[0])
+    for t, g in enumerate(GRADS, start=1):
+        g = g[rows]
+        v[rows] = b2 * v[rows] + (1 - b2) * (g * g).mean(axis=1)
+        m[rows] = b1 * m[rows] + (1 - b1) * g
+        w[rows] = w[rows] - adam_rate(lr, b1, b2, t) * m[rows] / (np.sqrt(v[rows])[:, None] + EPS)
+    return w
+
+
 ALL = np.arange(6)
 TOUCHED = np.array([1, 4])
 CASES = {
@@ -210,6 +222,10 @@ CASES = {
     "AdamW-sparse": (lambda: optimizers.AdamW(0.01, weight_decay=0.1), TOUCHED,
                      lambda: lazy_adam(TOUCHED, 0.1)),
     "RowwiseAdagrad": (lambda: optimizers.RowwiseAdagrad(0.1), None, rowwise_adagrad),
+    "PartialRowwiseAdam": (lambda: optimizers.PartialRowwiseAdam(0.01), None,
+                           partial_rowwise_adam),
+    "PartialRowwiseAdam-sparse": (lambda: optimizers.PartialRowwiseAdam(0.01), TOUCHED,
+                                  lambda: partial_rowwise_adam(TOUCHED)),
 }
 
 
