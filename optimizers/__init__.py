@@ -25,7 +25,7 @@ from .threads import get_num_threads, set_num_threads
 from .variables import Variable
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RowwiseAdagrad", "Adadelta", "Adamax", "Adam", "LazyAdam", "AdamW", "RMSprop", "Ftrl", "Nadam", "PartialRowwiseAdam", "Variable", "IndexedSlices", "get", "serialize",
-           "deserialize", "schedules", "constraints", "get_num_threads", "set_num_threads", "Checkpoint", "CheckpointManager",
+           "deserialize", "register", "schedules", "constraints", "get_num_threads", "set_num_threads", "Checkpoint", "CheckpointManager",
            "CheckpointError"]
 
 from ._version import __version__  # noqa: F401  (re-exported)

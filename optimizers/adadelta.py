@@ -4,7 +4,6 @@ import numpy as np
 from ._kernels.adadelta import adadelta_rows
 from ._validation import default_epsilon
 from .base import Optimizer
-from .sparse import as_rows
 from .threads import threads_for
 
 __all__ = ["Adadelta"]
@@ -116,11 +115,9 @@ class Adadelta(Optimizer):
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
 
-    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
-        c = self._coefficients(var, apply_state)
+    def _sparse_rows(self, c, var, rows, g):
         w, acc, acc_upd = self._rows(var, "accum_grad", "accum_var")
-        g = as_rows(grad, len(indices))
-        adadelta_rows(w, acc, acc_upd, indices, g, c["lr_t"], c["rho"], c["one_minus_rho"],
+        adadelta_rows(w, acc, acc_upd, rows, g, c["lr_t"], c["rho"], c["one_minus_rho"],
                       c["epsilon"], threads_for(g.size))
 
     def get_config(self):

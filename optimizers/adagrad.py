@@ -4,7 +4,6 @@ import numpy as np
 from ._kernels.adagrad import adagrad_rows
 from ._validation import check_number, default_epsilon
 from .base import Optimizer
-from .sparse import as_rows
 from .threads import threads_for
 
 __all__ = ["Adagrad"]
@@ -117,11 +116,9 @@ class Adagrad(Optimizer):
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
 
-    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
-        coef = self._coefficients(var, apply_state)
+    def _sparse_rows(self, c, var, rows, g):
         w, acc = self._rows(var, "accumulator")
-        g = as_rows(grad, len(indices))
-        adagrad_rows(w, acc, indices, g, coef["lr_t"], coef["epsilon"], threads_for(g.size))
+        adagrad_rows(w, acc, rows, g, c["lr_t"], c["epsilon"], threads_for(g.size))
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -5,7 +5,6 @@ from ._libm import power
 from ._kernels.adam import adam_sparse_whole
 from ._validation import default_epsilon
 from .base import Optimizer
-from .sparse import as_rows
 from .threads import threads_for
 
 __all__ = ["Adam"]
@@ -165,12 +164,10 @@ class Adam(Optimizer):
         np.divide(t, u, out=t)
         np.subtract(w, t, out=w)
 
-    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
-        c = self._coefficients(var, apply_state)
+    def _sparse_rows(self, c, var, rows, g):
         w, m, v, *vhat = self._rows(var, *self._slot_list())
-        g = as_rows(grad, len(indices))
         adam_sparse_whole(
-            w, m, v, vhat[0] if vhat else v, indices, np.argsort(indices, kind="stable"), g,
+            w, m, v, vhat[0] if vhat else v, rows, np.argsort(rows, kind="stable"), g,
             c["beta_1"], c["one_minus_beta_1"], c["beta_2"], c["one_minus_beta_2"],
             c["lr_sparse"], c["epsilon"], bool(self.amsgrad), threads_for(w.size))
 

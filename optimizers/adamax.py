@@ -5,7 +5,6 @@ from ._libm import power
 from ._kernels.adamax import adamax_rows
 from ._validation import default_epsilon
 from .base import Optimizer
-from .sparse import as_rows
 from .threads import threads_for
 
 __all__ = ["Adamax"]
@@ -108,11 +107,9 @@ class Adamax(Optimizer):
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
 
-    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
-        c = self._coefficients(var, apply_state)
+    def _sparse_rows(self, c, var, rows, g):
         w, m, v = self._rows(var, "m", "v")
-        g = as_rows(grad, len(indices))
-        adamax_rows(w, m, v, indices, g, c["beta_1"], c["one_minus_beta_1"], c["beta_2"],
+        adamax_rows(w, m, v, rows, g, c["beta_1"], c["one_minus_beta_1"], c["beta_2"],
                     c["neg_scaled_lr"], c["epsilon"], threads_for(g.size))
 
     def get_config(self):

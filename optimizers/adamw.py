@@ -4,7 +4,6 @@ import numbers
 
 from ._kernels.adam import adam_lazy_rows
 from .adam import Adam
-from .sparse import as_rows
 from .threads import threads_for
 
 __all__ = ["AdamW"]
@@ -111,11 +110,9 @@ class AdamW(Adam):
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
 
-    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
-        c = self._coefficients(var, apply_state)
+    def _sparse_rows(self, c, var, rows, g):
         w, m, v, *vhat = self._rows(var, *self._slot_list())
-        g = as_rows(grad, len(indices))
-        adam_lazy_rows(w, m, v, vhat[0] if vhat else v, indices, g, c["beta_1"],
+        adam_lazy_rows(w, m, v, vhat[0] if vhat else v, rows, g, c["beta_1"],
                        c["one_minus_beta_1"], c["beta_2"], c["one_minus_beta_2"], c["alpha"],
                        c["epsilon"], c["lr_weight_decay"], bool(self.amsgrad),
                        threads_for(g.size))

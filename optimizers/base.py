@@ -130,13 +130,27 @@ def _packs_dense(cls):
             and cls._dense_block is not Optimizer._dense_block)
 
 
+_SPARSE_UPDATE = ("_resource_apply_sparse", "_resource_apply_sparse_duplicate_indices",
+                  "_sparse_rows")
+
+
+@functools.lru_cache(maxsize=None)
+def _sparse_rule(cls):
+    """Whether ``cls``'s sparse update is its `_sparse_rows` rule (it keeps the
+    base class's ``_resource_apply_sparse*`` methods)."""
+    return (cls._resource_apply_sparse is Optimizer._resource_apply_sparse
+            and cls._resource_apply_sparse_duplicate_indices
+            is Optimizer._resource_apply_sparse_duplicate_indices
+            and cls._sparse_rows is not Optimizer._sparse_rows)
+
+
 @functools.lru_cache(maxsize=None)
 def _rows_only_declaration(cls):
     """``_sparse_rows_only`` as declared by the class of ``cls``'s MRO that
     defines its sparse update (False if that class does not declare it)."""
     for klass in cls.__mro__:
         own = vars(klass)
-        if "_resource_apply_sparse" in own or "_resource_apply_sparse_duplicate_indices" in own:
+        if any(name in own for name in _SPARSE_UPDATE):
             return own.get("_sparse_rows_only", False)
     return False
 
@@ -1032,6 +1046,14 @@ class Optimizer:
         return bool(declared(self) if callable(declared) else declared)
 
     def _apply_update(self, grad, var, apply_state):
+        if type(grad) is IndexedSlices and _sparse_rule(type(self)):
+            arr = as_array(var)
+            indices, values = grad.indices, as_rows(grad.values, len(grad.indices))
+            if not grad._unique and self._sparse_sums_repeats():
+                indices, values = self._row_slots.dedup(values, indices, arr.shape[0])
+            self._sparse_rows(apply_state[(DEVICE, compute_dtype(arr.dtype))], var, indices,
+                              values)
+            return
         dense, sparse, sparse_dup = self._appliers()
         if type(grad) is IndexedSlices:
             if grad._unique:
@@ -1132,14 +1154,36 @@ class Optimizer:
         raise NotImplementedError("Must be implemented in subclasses.")
 
     def _resource_apply_sparse(self, grad, handle, indices, apply_state):
-        """Update rows ``indices`` (unique) of ``handle`` with ``grad`` (override)."""
-        raise NotImplementedError("Must be implemented in subclasses.")
+        """Update rows ``indices`` (unique) of ``handle`` with ``grad`` (override).
+
+        Built-in optimizers do not override it: they declare their sparse
+        update as `_sparse_rows`, which this method runs on 2-D views.
+        """
+        self._sparse_rows(self._coefficients(handle, apply_state), handle, indices,
+                          as_rows(grad, len(indices)))
 
     def _resource_apply_sparse_duplicate_indices(self, grad, handle, indices, **kwargs):
-        """Sum the rows of repeated indices (input order), then ``_resource_apply_sparse``."""
-        summed, unique = self._deduplicate(grad, handle, indices)
-        return self._call(self._resource_apply_sparse, summed, handle, unique,
+        """Sum the rows of repeated indices (input order), then ``_resource_apply_sparse``
+        (unless `_sparse_sums_repeats` says the update takes repeats in turn)."""
+        if self._sparse_sums_repeats():
+            grad, indices = self._deduplicate(grad, handle, indices)
+        return self._call(self._resource_apply_sparse, grad, handle, indices,
                           kwargs.get("apply_state"))
+
+    # An optimizer declares its sparse update as a rule: `_sparse_rows`
+    # updates the variable and its slots at the given rows from 2-D values,
+    # with this step's coefficients; `_sparse_sums_repeats` says whether
+    # repeated indices are summed first (TensorFlow's default) or applied in
+    # turn (a scatter-add); `_sparse_rows_only` whether rows not named are
+    # left alone.  The engine calls `_sparse_rows` directly when the class
+    # keeps the base `_resource_apply_sparse*` methods.
+    def _sparse_rows(self, c, var, rows, values):
+        """Update ``var`` at ``rows`` from ``values`` (``(len(rows), width)``)."""
+        raise NotImplementedError("Must be implemented in subclasses.")
+
+    def _sparse_sums_repeats(self):
+        """Whether repeated indices are summed before `_sparse_rows`."""
+        return True
 
     def _deduplicate(self, values, var, indices):
         """Return ``(summed_values, unique_indices)``, unique in first-seen order."""

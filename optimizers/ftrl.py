@@ -5,7 +5,7 @@ from ._libm import power_into
 from ._kernels.ftrl import ftrl_rows
 from ._validation import check_number
 from .base import DEVICE, Optimizer, compute_dtype
-from .sparse import IndexedSlices, as_rows
+from .sparse import IndexedSlices
 from .threads import threads_for
 from .variables import as_array
 
@@ -192,11 +192,9 @@ class Ftrl(Optimizer):
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
 
-    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
-        c = self._coefficients(var, apply_state)
+    def _sparse_rows(self, c, var, rows, g):
         w, acc, lin = self._rows(var, "accumulator", "linear")
-        g = as_rows(grad, len(indices))
-        ftrl_rows(w, acc, lin, indices, g, c["lr_t"], c["l1"], c["two_l2"],
+        ftrl_rows(w, acc, lin, rows, g, c["lr_t"], c["l1"], c["two_l2"],
                   c["two_shrinkage"], c["lr_power"], c["shrinkage"],
                   np.ndim(var) == 1, threads_for(g.size))
 

@@ -1,7 +1,6 @@
 """LazyAdam: Adam whose sparse step touches only the given rows."""
 from ._kernels.adam import adam_lazy_rows
 from .adam import Adam
-from .sparse import as_rows
 from .threads import threads_for
 
 __all__ = ["LazyAdam"]
@@ -73,10 +72,8 @@ class LazyAdam(Adam):
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
 
-    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
-        c = self._coefficients(var, apply_state)
+    def _sparse_rows(self, c, var, rows, g):
         w, m, v = self._rows(var, "m", "v")
-        g = as_rows(grad, len(indices))
-        adam_lazy_rows(w, m, v, v, indices, g, c["beta_1"], c["one_minus_beta_1"],
+        adam_lazy_rows(w, m, v, v, rows, g, c["beta_1"], c["one_minus_beta_1"],
                        c["beta_2"], c["one_minus_beta_2"], c["alpha"], c["epsilon"],
                        w.dtype.type(0), False, threads_for(g.size))

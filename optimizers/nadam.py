@@ -6,7 +6,6 @@ from ._kernels.nadam import nadam_sparse_whole
 from ._validation import default_epsilon
 from .base import Optimizer, compute_dtype
 from .schedules import LearningRateSchedule
-from .sparse import as_rows
 from .threads import threads_for
 from .variables import as_array
 
@@ -159,12 +158,10 @@ class Nadam(Optimizer):
         np.divide(p, u, out=p)
         np.subtract(w, p, out=w)
 
-    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
-        c = self._coefficients(var, apply_state)
+    def _sparse_rows(self, c, var, rows, g):
         w, m, v = self._rows(var, "m", "v")
-        g = as_rows(grad, len(indices))
         nadam_sparse_whole(
-            w, m, v, indices, g, self._row_slots.array(w.shape[0]), c["beta_1"],
+            w, m, v, rows, g, self._row_slots.array(w.shape[0]), c["beta_1"],
             c["one_minus_beta_1"], c["beta_2"], c["one_minus_beta_2"],
             c["one_minus_m_schedule_new"], c["one_minus_m_schedule_next"], c["one_minus_m_t"],
             c["m_t_1"], c["v_t_prime_denominator"], c["neg_lr_t"], c["epsilon"],

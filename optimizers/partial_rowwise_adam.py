@@ -1,5 +1,4 @@
 """PartialRowwiseAdam: Adam with one second moment per row."""
-import numpy as np
 
 from ._kernels.partial_rowwise_adam import (partial_rowwise_adam_all,
                                             partial_rowwise_adam_rows)
@@ -123,11 +122,9 @@ class PartialRowwiseAdam(Optimizer):
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
 
-    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
-        c = self._coefficients(var, apply_state)
+    def _sparse_rows(self, c, var, rows, g):
         w, m, v = self._row_views(var)
-        g = as_rows(grad, len(indices))
-        partial_rowwise_adam_rows(w, m, v, indices, g, c["beta_1"], c["one_minus_beta_1"],
+        partial_rowwise_adam_rows(w, m, v, rows, g, c["beta_1"], c["one_minus_beta_1"],
                                   c["beta_2"], c["one_minus_beta_2"], c["alpha"],
                                   c["epsilon"], threads_for(g.size))
 

@@ -4,7 +4,6 @@ import numpy as np
 from ._kernels.rmsprop import rmsprop_momentum_rows, rmsprop_sparse_whole
 from ._validation import default_epsilon, momentum_needs_slot
 from .base import Optimizer
-from .sparse import as_rows
 from .threads import threads_for
 
 __all__ = ["RMSprop"]
@@ -185,19 +184,17 @@ class RMSprop(Optimizer):
         # (and `mg`) decay over the whole table.
         return bool(self._momentum)
 
-    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
-        c = self._coefficients(var, apply_state)
+    def _sparse_rows(self, c, var, rows, g):
         w, rms, *rest = self._rows(var, *self._slots_in_use())
-        g = as_rows(grad, len(indices))
         if self._momentum:
             mom = rest[0]
             mg = rest[1] if self.centered else rms
-            rmsprop_momentum_rows(w, rms, mom, mg, indices, g, c["rho"], c["one_minus_rho"],
+            rmsprop_momentum_rows(w, rms, mom, mg, rows, g, c["rho"], c["one_minus_rho"],
                                   c["momentum"], c["lr_t"], c["epsilon"], self.centered,
                                   threads_for(g.size))
         else:
             mg = rest[0] if self.centered else rms
-            rmsprop_sparse_whole(w, rms, mg, indices, g, self._row_slots.array(w.shape[0]),
+            rmsprop_sparse_whole(w, rms, mg, rows, g, self._row_slots.array(w.shape[0]),
                                  c["rho"], c["one_minus_rho"], c["neg_lr_t"], c["epsilon"],
                                  self.centered, threads_for(w.size))
 

@@ -92,10 +92,7 @@ class RowwiseAdagrad(Adagrad):
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
 
-    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
-        coef = self._coefficients(var, apply_state)
+    def _sparse_rows(self, c, var, rows, g):
         w = as_rows(as_array(var))
         acc = as_array(self.get_slot(var, "accumulator"))
-        g = as_rows(grad, len(indices))
-        rowwise_adagrad_rows(w, acc, indices, g, coef["lr_t"], coef["epsilon"],
-                             threads_for(g.size))
+        rowwise_adagrad_rows(w, acc, rows, g, c["lr_t"], c["epsilon"], threads_for(g.size))

@@ -116,25 +116,20 @@ class SGD(Optimizer):
         else:                                                  # w += v
             np.add(w, v, out=w)
 
-    def _resource_apply_sparse_duplicate_indices(self, grad, var, indices, **kwargs):
-        if self._momentum:
-            return super()._resource_apply_sparse_duplicate_indices(grad, var, indices, **kwargs)
-        # TensorFlow scatter-adds every slice in turn; no summing first.
-        return self._resource_apply_sparse(grad, var, indices, **kwargs)
+    def _sparse_sums_repeats(self):
+        # Without momentum TensorFlow scatter-adds every slice in turn.
+        return bool(self._momentum)
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
 
-    def _resource_apply_sparse(self, grad, var, indices, apply_state=None):
-        coef = self._coefficients(var, apply_state)
+    def _sparse_rows(self, c, var, rows, g):
         w = as_rows(as_array(var))
-        g = as_rows(grad, len(indices))
         n_threads = threads_for(g.size)
         if not self._momentum:
-            sgd_scatter_rows(w, indices, g, coef["lr_t"], n_threads)
+            sgd_scatter_rows(w, rows, g, c["lr_t"], n_threads)
             return
         v = as_rows(as_array(self.get_slot(var, "momentum")))
-        sgd_momentum_rows(w, v, indices, g, coef["lr_t"], coef["momentum"], self.nesterov,
-                          n_threads)
+        sgd_momentum_rows(w, v, rows, g, c["lr_t"], c["momentum"], self.nesterov, n_threads)
 
     def get_config(self):
         config = super().get_config()
