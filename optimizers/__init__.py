@@ -22,9 +22,9 @@ from .partial_rowwise_adam import PartialRowwiseAdam
 from .rmsprop import RMSprop
 from .sparse import IndexedSlices
 from .threads import get_num_threads, set_num_threads
-from .variables import Variable
+from .variables import DType, Variable
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RowwiseAdagrad", "Adadelta", "Adamax", "Adam", "LazyAdam", "AdamW", "RMSprop", "Ftrl", "Nadam", "PartialRowwiseAdam", "Variable", "IndexedSlices", "get", "serialize",
+__all__ = ["Optimizer", "SGD", "Adagrad", "RowwiseAdagrad", "Adadelta", "Adamax", "Adam", "LazyAdam", "AdamW", "RMSprop", "Ftrl", "Nadam", "PartialRowwiseAdam", "Variable", "DType", "IndexedSlices", "get", "serialize",
            "deserialize", "register", "schedules", "constraints", "get_num_threads", "set_num_threads", "Checkpoint", "CheckpointManager",
            "CheckpointError"]
 

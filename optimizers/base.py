@@ -24,12 +24,10 @@ from ._dense import BLOCK, Scratch, blocks
 from ._validation import (check_global_clip_dtypes, check_pairs, check_sparse_constraints,
                           check_variable, filter_empty_gradients, is_real_number)
 from .sparse import IndexedSlices, RowSlotMap, as_rows
-from .variables import Variable, as_array, var_name
+from .variables import DEVICE, Variable, as_array, var_name
 
 __all__ = ["Optimizer"]
 
-DEVICE = "cpu"
-"""The one device of this library; ``apply_state`` keys are ``(DEVICE, dtype)``."""
 
 _ALLOWED_KWARGS = ("clipnorm", "clipvalue", "lr", "decay", "global_clipnorm")
 _VALID_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
@@ -1123,7 +1121,7 @@ class Optimizer:
         for name, slot_value in slots.items():
             as_array(self._slots[self._slot_key(var)][name])[where] = slot_value
 
-    def _resource_apply_dense(self, grad, handle, apply_state):
+    def _resource_apply_dense(self, grad, handle, apply_state=None):
         """Update ``handle`` in place with the dense gradient ``grad`` (override).
 
         Built-in optimizers do not override it: they declare their update as
@@ -1153,7 +1151,7 @@ class Optimizer:
         """Update the flat blocks ``w`` and ``slots`` in place from ``g``."""
         raise NotImplementedError("Must be implemented in subclasses.")
 
-    def _resource_apply_sparse(self, grad, handle, indices, apply_state):
+    def _resource_apply_sparse(self, grad, handle, indices, apply_state=None):
         """Update rows ``indices`` (unique) of ``handle`` with ``grad`` (override).
 
         Built-in optimizers do not override it: they declare their sparse
@@ -1169,6 +1167,21 @@ class Optimizer:
             grad, indices = self._deduplicate(grad, handle, indices)
         return self._call(self._resource_apply_sparse, grad, handle, indices,
                           kwargs.get("apply_state"))
+
+    def _resource_scatter_add(self, x, i, v):
+        """``x[i] += v`` row by row (repeated rows add up); returns ``x``.
+
+        TensorFlow's helper for ``_resource_apply_sparse`` of custom optimizers;
+        ``i`` are the rows given to that method (checked), ``v`` has shape
+        ``(len(i),) + x.shape[1:]``.
+        """
+        np.add.at(as_array(x), np.asarray(i), np.asarray(v))
+        return x
+
+    def _resource_scatter_update(self, x, i, v):
+        """``x[i] = v`` (with repeated rows, the last wins); returns ``x``."""
+        as_array(x)[np.asarray(i)] = np.asarray(v)
+        return x
 
     # An optimizer declares its sparse update as a rule: `_sparse_rows`
     # updates the variable and its slots at the given rows from 2-D values,

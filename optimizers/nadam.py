@@ -117,6 +117,9 @@ class Nadam(Optimizer):
         decay = T(self._initial_decay)
         m_t = beta_1 * (one - T(0.5) * power(decay_base, decay * local_step))
         m_t_1 = beta_1 * (one - T(0.5) * power(decay_base, decay * next_step))
+        # From the cache as it was read at the start of the step: computing
+        # these again (TensorFlow's fallback, for an update called without
+        # `apply_state`) gives the same values and stores the same cache.
         m_schedule_new = T(self._m_cache_read) * m_t
         if var_dtype == self._m_cache.dtype:
             self._m_cache.assign(m_schedule_new)
@@ -130,9 +133,6 @@ class Nadam(Optimizer):
             one_minus_m_schedule_new=one - m_schedule_new,
             one_minus_m_schedule_next=one - m_schedule_next,
             v_t_prime_denominator=one - power(beta_2, local_step))
-
-    def _fallback_apply_state(self, var_device, var_dtype):
-        raise RuntimeError("Nadam computes its coefficients once per step in `_prepare`.")
 
     def _dense_slots(self):
         return ("m", "v")

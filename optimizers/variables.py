@@ -4,8 +4,92 @@ import secrets
 import numpy as np
 from numpy.lib.mixins import NDArrayOperatorsMixin
 
-__all__ = ["Variable", "as_array", "var_name"]
+__all__ = ["Variable", "DType", "as_array", "var_name"]
 
+DEVICE = "cpu"
+"""The one device of this library: every `Variable`'s ``device``."""
+
+
+class DType:
+    """A NumPy dtype that also answers TensorFlow's ``DType`` attributes.
+
+    `Variable.dtype` is one, so optimizer code written for TensorFlow
+    (``var.dtype.base_dtype``, ``var.dtype.as_numpy_dtype``) runs unchanged.
+    It compares and hashes equal to the `numpy.dtype` it wraps, NumPy
+    accepts it wherever a dtype is expected (``np.zeros(n, var.dtype)``), and
+    every `numpy.dtype` attribute (``kind``, ``itemsize``, ``type``...) reads
+    through.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from optimizers import Variable
+    >>> d = Variable(np.zeros(2, np.float32)).dtype
+    >>> d == np.float32, d.base_dtype == d, d.itemsize, np.zeros(1, d).dtype
+    (True, True, 4, dtype('float32'))
+    """
+
+    __slots__ = ("_dtype",)
+    _cache = {}
+
+    def __new__(cls, dtype):
+        dtype = np.dtype(dtype)
+        self = cls._cache.get(dtype)
+        if self is None:
+            self = object.__new__(cls)
+            self._dtype = dtype
+            cls._cache[dtype] = self
+        return self
+
+    @property
+    def dtype(self):
+        """`numpy.dtype`: the NumPy dtype (what ``np.dtype(d)`` returns)."""
+        return self._dtype
+
+    @property
+    def base_dtype(self):
+        """The dtype itself (TensorFlow's non-reference dtype)."""
+        return self
+
+    @property
+    def as_numpy_dtype(self):
+        """The NumPy scalar type, e.g. `numpy.float32`."""
+        return self._dtype.type
+
+    @property
+    def is_floating(self):
+        """Whether the dtype is a real floating type."""
+        return self._dtype.kind == "f"
+
+    @property
+    def is_complex(self):
+        """Whether the dtype is a complex type."""
+        return self._dtype.kind == "c"
+
+    def __getattr__(self, name):
+        return getattr(self._dtype, name)
+
+    def __eq__(self, other):
+        try:
+            return self._dtype == np.dtype(other)
+        except TypeError:
+            return NotImplemented
+
+    def __ne__(self, other):
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    def __hash__(self):
+        return hash(self._dtype)
+
+    def __str__(self):
+        return str(self._dtype)
+
+    def __repr__(self):
+        return repr(self._dtype)
+
+    def __reduce__(self):
+        return (DType, (self._dtype,))
 
 
 class Variable(NDArrayOperatorsMixin):
@@ -96,7 +180,14 @@ class Variable(NDArrayOperatorsMixin):
 
     @property
     def dtype(self):
-        return self._value.dtype
+        """`DType`: the array's dtype (a `numpy.dtype` with TensorFlow's
+        ``base_dtype``)."""
+        return DType(self._value.dtype)
+
+    @property
+    def device(self):
+        """Always ``"cpu"``: the key TensorFlow-style code reads with ``dtype``."""
+        return DEVICE
 
     @property
     def ndim(self):

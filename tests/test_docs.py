@@ -29,6 +29,7 @@ GUIDE_EXAMPLES = [
     "Threads",
     "Several processes (MPI)",
     "Saving and resuming training",
+    "Writing an optimizer as in TensorFlow 2.4",
 ]
 INDEX_EXAMPLES = ["Quick start"]
 
@@ -146,6 +147,8 @@ def test_guide_example(title, code, tmp_path, monkeypatch, capsys):
             "ckpt-8", "ckpt-9", "ckpt-10"]
     elif title == "Training an embedding model":
         assert len(namespace["losses"]) == 5 and printed.count("mean squared error") == 5
+    elif title == "Writing an optimizer as in TensorFlow 2.4":
+        assert printed.startswith("custom optimizer == optimizers.SGD:")
     elif title == "Logistic regression on sparse features with Ftrl":
         assert printed.count("log loss") == 3
 
