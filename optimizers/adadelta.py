@@ -63,6 +63,8 @@ class Adadelta(Optimizer):
 
     _HAS_AGGREGATE_GRAD = True
 
+    _config_keys = ("learning_rate", "decay", "rho", "epsilon")
+
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name="Adadelta", **kwargs):
         super().__init__(name, **kwargs)
         self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
@@ -119,13 +121,3 @@ class Adadelta(Optimizer):
         w, acc, acc_upd = self._rows(var, "accum_grad", "accum_var")
         adadelta_rows(w, acc, acc_upd, rows, g, c["lr_t"], c["rho"], c["one_minus_rho"],
                       c["epsilon"], threads_for(g.size))
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "learning_rate": self._serialize_hyperparameter("learning_rate"),
-            "decay": self._initial_decay,
-            "rho": self._serialize_hyperparameter("rho"),
-            "epsilon": self.epsilon,
-        })
-        return config

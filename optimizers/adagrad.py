@@ -71,6 +71,8 @@ class Adagrad(Optimizer):
 
     _HAS_AGGREGATE_GRAD = True
 
+    _config_keys = ("learning_rate", "decay", "initial_accumulator_value", "epsilon")
+
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
                  name="Adagrad", **kwargs):
         if check_number("initial_accumulator_value", initial_accumulator_value) < 0.0:
@@ -127,13 +129,3 @@ class Adagrad(Optimizer):
         config = dict(config)
         config.setdefault("initial_accumulator_value", 0.1)
         return super().from_config(config, custom_objects=custom_objects)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "learning_rate": self._serialize_hyperparameter("learning_rate"),
-            "decay": self._initial_decay,
-            "initial_accumulator_value": self._initial_accumulator_value,
-            "epsilon": self.epsilon,
-        })
-        return config

@@ -98,6 +98,8 @@ class Adam(Optimizer):
 
     _HAS_AGGREGATE_GRAD = True
 
+    _config_keys = ("learning_rate", "decay", "beta_1", "beta_2", "epsilon", "amsgrad")
+
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, name="Adam", **kwargs):
         super().__init__(name, **kwargs)
@@ -170,18 +172,6 @@ class Adam(Optimizer):
             w, m, v, vhat[0] if vhat else v, rows, np.argsort(rows, kind="stable"), g,
             c["beta_1"], c["one_minus_beta_1"], c["beta_2"], c["one_minus_beta_2"],
             c["lr_sparse"], c["epsilon"], bool(self.amsgrad), threads_for(w.size))
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "learning_rate": self._serialize_hyperparameter("learning_rate"),
-            "decay": self._initial_decay,
-            "beta_1": self._serialize_hyperparameter("beta_1"),
-            "beta_2": self._serialize_hyperparameter("beta_2"),
-            "epsilon": self.epsilon,
-            "amsgrad": self.amsgrad,
-        })
-        return config
 
 
 def adam_coefficients(opt, var_dtype, coef):

@@ -63,6 +63,8 @@ class Adamax(Optimizer):
 
     _HAS_AGGREGATE_GRAD = True
 
+    _config_keys = ("learning_rate", "decay", "beta_1", "beta_2", "epsilon")
+
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  name="Adamax", **kwargs):
         super().__init__(name, **kwargs)
@@ -111,14 +113,3 @@ class Adamax(Optimizer):
         w, m, v = self._rows(var, "m", "v")
         adamax_rows(w, m, v, rows, g, c["beta_1"], c["one_minus_beta_1"], c["beta_2"],
                     c["neg_scaled_lr"], c["epsilon"], threads_for(g.size))
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "learning_rate": self._serialize_hyperparameter("learning_rate"),
-            "decay": self._initial_decay,
-            "beta_1": self._serialize_hyperparameter("beta_1"),
-            "beta_2": self._serialize_hyperparameter("beta_2"),
-            "epsilon": self.epsilon,
-        })
-        return config

@@ -87,6 +87,8 @@ class AdamW(Adam):
        ICLR 2019, https://arxiv.org/abs/1711.05101
     """
 
+    _config_keys = Adam._config_keys + ("weight_decay",)
+
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-7, amsgrad=False, name="AdamW", **kwargs):
         weight_decay = _check_weight_decay(weight_decay)
@@ -116,8 +118,3 @@ class AdamW(Adam):
                        c["one_minus_beta_1"], c["beta_2"], c["one_minus_beta_2"], c["alpha"],
                        c["epsilon"], c["lr_weight_decay"], bool(self.amsgrad),
                        threads_for(g.size))
-
-    def get_config(self):
-        config = super().get_config()
-        config["weight_decay"] = self._weight_decay
-        return config

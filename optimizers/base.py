@@ -1305,6 +1305,12 @@ class Optimizer:
 
     # ------------------------------------------------------------------ #
     # Config
+    _config_keys = ()
+    """The class's own config keys, in TensorFlow's order (a declaration:
+    `get_config` reads each from the hyperparameter of that name, ``decay``
+    from the legacy decay, anything else from the attribute of that name or,
+    failing that, of that name with a leading underscore)."""
+
     @returns_plain
     def get_config(self):
         """Return the optimizer's configuration (TensorFlow's keys), with plain
@@ -1316,6 +1322,14 @@ class Optimizer:
             config["clipvalue"] = self._clipvalue
         if self._global_clipnorm is not None:
             config["global_clipnorm"] = self._global_clipnorm
+        for key in self._config_keys:
+            if key == "decay":
+                config[key] = self._initial_decay
+            elif key in self._hyper:
+                config[key] = self._serialize_hyperparameter(key)
+            else:
+                value = getattr(self, key, _MISSING)
+                config[key] = getattr(self, "_" + key) if value is _MISSING else value
         return config
 
     @classmethod

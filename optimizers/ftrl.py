@@ -90,6 +90,11 @@ class Ftrl(Optimizer):
 
     _HAS_AGGREGATE_GRAD = False
 
+    _config_keys = ("learning_rate", "decay", "initial_accumulator_value",
+                    "learning_rate_power", "l1_regularization_strength",
+                    "l2_regularization_strength", "beta",
+                    "l2_shrinkage_regularization_strength")
+
     def __init__(self, learning_rate=0.001, learning_rate_power=-0.5,
                  initial_accumulator_value=0.1, l1_regularization_strength=0.0,
                  l2_regularization_strength=0.0, name="Ftrl",
@@ -197,20 +202,3 @@ class Ftrl(Optimizer):
         ftrl_rows(w, acc, lin, rows, g, c["lr_t"], c["l1"], c["two_l2"],
                   c["two_shrinkage"], c["lr_power"], c["shrinkage"],
                   np.ndim(var) == 1, threads_for(g.size))
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "learning_rate": self._serialize_hyperparameter("learning_rate"),
-            "decay": self._initial_decay,
-            "initial_accumulator_value": self._initial_accumulator_value,
-            "learning_rate_power": self._serialize_hyperparameter("learning_rate_power"),
-            "l1_regularization_strength":
-                self._serialize_hyperparameter("l1_regularization_strength"),
-            "l2_regularization_strength":
-                self._serialize_hyperparameter("l2_regularization_strength"),
-            "beta": self._serialize_hyperparameter("beta"),
-            "l2_shrinkage_regularization_strength":
-                self._l2_shrinkage_regularization_strength,
-        })
-        return config

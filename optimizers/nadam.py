@@ -75,6 +75,8 @@ class Nadam(Optimizer):
 
     _HAS_AGGREGATE_GRAD = True
 
+    _config_keys = ("learning_rate", "decay", "beta_1", "beta_2", "epsilon")
+
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  name="Nadam", **kwargs):
         kwargs["decay"] = kwargs.pop("schedule_decay", 0.004)
@@ -174,14 +176,3 @@ class Nadam(Optimizer):
         if "decay" in config and "schedule_decay" not in config:
             config["schedule_decay"] = config.pop("decay")
         return super().from_config(config, custom_objects=custom_objects)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "learning_rate": self._serialize_hyperparameter("learning_rate"),
-            "decay": self._initial_decay,
-            "beta_1": self._serialize_hyperparameter("beta_1"),
-            "beta_2": self._serialize_hyperparameter("beta_2"),
-            "epsilon": self.epsilon,
-        })
-        return config

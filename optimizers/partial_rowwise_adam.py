@@ -84,6 +84,8 @@ class PartialRowwiseAdam(Optimizer):
 
     _HAS_AGGREGATE_GRAD = True
 
+    _config_keys = ("learning_rate", "decay", "beta_1", "beta_2", "epsilon")
+
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  name="PartialRowwiseAdam", **kwargs):
         super().__init__(name, **kwargs)
@@ -127,14 +129,3 @@ class PartialRowwiseAdam(Optimizer):
         partial_rowwise_adam_rows(w, m, v, rows, g, c["beta_1"], c["one_minus_beta_1"],
                                   c["beta_2"], c["one_minus_beta_2"], c["alpha"],
                                   c["epsilon"], threads_for(g.size))
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "learning_rate": self._serialize_hyperparameter("learning_rate"),
-            "decay": self._initial_decay,
-            "beta_1": self._serialize_hyperparameter("beta_1"),
-            "beta_2": self._serialize_hyperparameter("beta_2"),
-            "epsilon": self.epsilon,
-        })
-        return config

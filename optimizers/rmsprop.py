@@ -91,6 +91,8 @@ class RMSprop(Optimizer):
 
     _HAS_AGGREGATE_GRAD = True
 
+    _config_keys = ("learning_rate", "decay", "rho", "momentum", "epsilon", "centered")
+
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
                  centered=False, name="RMSprop", **kwargs):
         super().__init__(name, **kwargs)
@@ -197,15 +199,3 @@ class RMSprop(Optimizer):
             rmsprop_sparse_whole(w, rms, mg, rows, g, self._row_slots.array(w.shape[0]),
                                  c["rho"], c["one_minus_rho"], c["neg_lr_t"], c["epsilon"],
                                  self.centered, threads_for(w.size))
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "learning_rate": self._serialize_hyperparameter("learning_rate"),
-            "decay": self._initial_decay,
-            "rho": self._serialize_hyperparameter("rho"),
-            "momentum": self._serialize_hyperparameter("momentum"),
-            "epsilon": self.epsilon,
-            "centered": self.centered,
-        })
-        return config

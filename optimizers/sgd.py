@@ -77,6 +77,8 @@ class SGD(Optimizer):
 
     _HAS_AGGREGATE_GRAD = True
 
+    _config_keys = ("learning_rate", "decay", "momentum", "nesterov")
+
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
         super().__init__(name, **kwargs)
         self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
@@ -130,13 +132,3 @@ class SGD(Optimizer):
             return
         v = as_rows(as_array(self.get_slot(var, "momentum")))
         sgd_momentum_rows(w, v, rows, g, c["lr_t"], c["momentum"], self.nesterov, n_threads)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "learning_rate": self._serialize_hyperparameter("learning_rate"),
-            "decay": self._initial_decay,
-            "momentum": self._serialize_hyperparameter("momentum"),
-            "nesterov": self.nesterov,
-        })
-        return config
