@@ -29,7 +29,8 @@ from .variables import DEVICE, Variable, as_array, var_name
 __all__ = ["Optimizer"]
 
 
-_ALLOWED_KWARGS = ("clipnorm", "clipvalue", "lr", "decay", "global_clipnorm")
+_ALLOWED_KWARGS = ("clipnorm", "clipvalue", "lr", "decay", "global_clipnorm",
+                   "gradient_accumulation_steps")
 _VALID_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 _name_counts = defaultdict(itertools.count)
 _MISSING = object()
@@ -112,6 +113,17 @@ def _with_apply_state(method, declared_by=None):
     return lambda *args: method(*args[:-1])
 
 
+def _check_accumulation_steps(steps):
+    """Keras 3's check of ``gradient_accumulation_steps``: None or an integer >= 2."""
+    if steps is None:
+        return None
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 2:
+        raise ValueError(
+            "`gradient_accumulation_steps` must be an integer >= 2. Received: "
+            f"gradient_accumulation_steps={steps!r}")
+    return int(steps)
+
+
 PACK_MAX_ELEMENTS = 1024
 """Dense variables up to this size are updated packed together (see
 `Optimizer._apply_dense_packed`).  Measured on D2 (100 x 4,096 + 100 x 64
@@ -177,8 +189,11 @@ class Optimizer:
     **kwargs
         ``clipvalue``, ``clipnorm``, ``global_clipnorm`` (clip gradients by
         value, per-gradient norm, or global norm), ``lr`` (alias of
-        ``learning_rate``) and ``decay`` (legacy inverse-time decay of the
-        learning rate: ``lr / (1 + decay * iterations)``).
+        ``learning_rate``), ``decay`` (legacy inverse-time decay of the
+        learning rate: ``lr / (1 + decay * iterations)``) and
+        ``gradient_accumulation_steps`` (Keras 3's gradient accumulation: an
+        integer k >= 2; each call adds its gradients to accumulators, and
+        every k-th call applies their mean; see the guide).
 
     Raises
     ------
@@ -201,6 +216,7 @@ class Optimizer:
             register(cls, module.rsplit(".", 1)[-1], *getattr(cls, "_aliases", ()))
 
     def __init__(self, name, gradient_aggregator=None, gradient_transformers=None, **kwargs):
+        accumulation = _check_accumulation_steps(kwargs.pop("gradient_accumulation_steps", None))
         for key, value in kwargs.items():
             if key not in _ALLOWED_KWARGS:
                 raise TypeError(self._unknown_keyword_message(key))
@@ -234,6 +250,7 @@ class Optimizer:
         d["_lock"] = threading.RLock()
         self._init_set_name(name)
         self._initial_decay = float(kwargs.get("decay") or 0.0)
+        self._accumulation = accumulation
         self.gradient_aggregator = gradient_aggregator
         self.gradient_transformers = transformers
         self._clipnorm = self._global_clipnorm = self._clipvalue = None
@@ -439,7 +456,20 @@ class Optimizer:
     # iterations, weights and slots
     @property
     def iterations(self):
-        """`Variable`: int64 count of applied steps (created on first read)."""
+        """`Variable`: int64 count of applied steps (created on first read).
+
+        With ``gradient_accumulation_steps=k`` it counts the optimizer's steps,
+        ``calls // k`` (Keras 3), and is a snapshot; the weight ``iter`` counts
+        the calls.
+        """
+        count = self._count_variable()
+        if not self._accumulation:
+            return count
+        return Variable(np.int64(int(count) // self._accumulation),
+                        name=f"{self._name}/iter", trainable=False)
+
+    def _count_variable(self):
+        """The ``iter`` weight: every `apply_gradients` call adds one."""
         if self._iterations is None:
             self.iterations = Variable(np.int64(0), name=f"{self._name}/iter", trainable=False)
         return self._iterations
@@ -460,8 +490,15 @@ class Optimizer:
         self._weights.append(variable)
         self._own_weights.append(variable)
 
-    def _step_count(self):
+    def _call_count(self):
+        """`apply_gradients` calls so far (what schedules see)."""
         return 0 if self._iterations is None else int(self._iterations)
+
+    def _step_count(self):
+        """Optimizer steps so far (what bias corrections see): the calls, or
+        with gradient accumulation the calls that applied an update."""
+        calls = self._call_count()
+        return calls // self._accumulation if self._accumulation else calls
 
     @property
     def weights(self):
@@ -625,13 +662,19 @@ class Optimizer:
                 raise
 
     def _create_all_weights(self, var_list):
-        _ = self.iterations
+        self._count_variable()
         self._create_hypers()
         # ``_create_slots`` is idempotent; variables that have slots are skipped
         # (creation order among the new ones is unchanged).
         new = [v for v in var_list if self._slot_key(v) is None]
         if new:
             self._create_slots(new)
+        if self._accumulation:
+            for var in var_list:
+                self.add_slot(var, "gradient_accumulator")
+            for var in var_list:
+                shape = as_array(var).shape[:1] or (1,)
+                self.add_slot(var, "accumulated_rows", shape=shape)
 
     def get_weights(self):
         """Return the values of `weights` as NumPy arrays (``iterations`` first).
@@ -691,7 +734,7 @@ class Optimizer:
         """Learning rate of this step in ``var_dtype``: schedule, then legacy decay."""
         dtype = compute_dtype(var_dtype)
         lr = self._get_hyper("learning_rate", dtype)
-        step = dtype.type(self._step_count())
+        step = dtype.type(self._call_count())
         if isinstance(lr, schedules.LearningRateSchedule):
             try:
                 value = lr(step)
@@ -767,7 +810,9 @@ class Optimizer:
         concurrent calls give the result of some serial order.
         """
         with self._lock:
-            pairs = self._checked_pairs(grads_and_vars, experimental_aggregate_gradients)
+            accumulating = bool(self._accumulation)
+            pairs = self._checked_pairs(grads_and_vars, experimental_aggregate_gradients,
+                                        transform=not accumulating)
             var_list = [v for _, v in pairs]
             mark = self._mark()
             try:
@@ -777,6 +822,20 @@ class Optimizer:
                     return self.iterations
                 owners = self._check_layouts(var_list)
                 pairs = self._unalias(pairs, owners)
+                if accumulating:
+                    if (self._call_count() + 1) % self._accumulation:
+                        # Commit: add to the accumulators, count the call.
+                        for grad, var in pairs:
+                            self._accumulate(grad, var)
+                        self._count_call()
+                        return self.iterations
+                    pairs = self._transform_gradients(
+                        [(self._accumulated_mean(g, v), v) for g, v in pairs])
+                    check_sparse_constraints(pairs)
+                    var_list = [v for _, v in pairs]
+                    self._check_distinct(var_list)
+                    self._create_all_weights(var_list)
+                    owners = self._check_layouts(var_list)
                 apply_state = self._prepare(var_list)
                 staged = self._stage_constrained(pairs, apply_state)
             except BaseException:
@@ -797,21 +856,102 @@ class Optimizer:
                     self._apply_update(*group[0], apply_state)
                 else:
                     self._apply_dense_packed(group, apply_state[(DEVICE, dtype)])
-            count = self._iterations._value
-            np.add(count, 1, out=count)
-            return self._iterations
+            if accumulating:
+                self._reset_accumulators()
+            self._count_call()
+            return self.iterations
 
-    def _checked_pairs(self, grads_and_vars, aggregate):
-        """Filter, check, aggregate, clip and transform; check what came back."""
+    def _count_call(self):
+        count = self._iterations._value
+        np.add(count, 1, out=count)
+
+    def _checked_pairs(self, grads_and_vars, aggregate, transform=True):
+        """Filter, check, aggregate, clip and transform; check what came back.
+
+        With gradient accumulation (``transform=False``) clipping and the
+        transformers run on the mean, when it is applied.
+        """
         pairs = check_pairs(filter_empty_gradients(grads_and_vars),
                             known=lambda a: self._slot_owners.get(id(a)) is a)
         if aggregate and self.gradient_aggregator is not None:
             pairs = check_pairs(filter_empty_gradients(
                 self.gradient_aggregator(pairs), "the output of `gradient_aggregator`"))
-        pairs = self._transform_gradients(pairs)
+        if transform:
+            pairs = self._transform_gradients(pairs)
         check_sparse_constraints(pairs)
         self._check_distinct([v for _, v in pairs])
         return pairs
+
+    # ------------------------------------------------------------------ #
+    # Gradient accumulation (Keras 3's ``gradient_accumulation_steps``)
+    #
+    # ``gradient_accumulator`` holds the sum of the gradients since the last
+    # update; ``accumulated_rows`` marks the rows it holds: 1 for rows of sparse
+    # gradients, 2 everywhere once a dense gradient came.  A sparse gradient is
+    # added row by row (summed first, as TensorFlow densifies it); the update
+    # reads back only the marked rows, so nothing is densified.
+    def _accumulate(self, grad, var):
+        acc = as_array(self.get_slot(var, "gradient_accumulator"))
+        marks = as_array(self.get_slot(var, "accumulated_rows"))
+        if type(grad) is not IndexedSlices:
+            np.add(grad, acc, out=acc)                 # Keras: g + acc
+            marks.fill(2)
+            return
+        rows, summed = self._summed_rows(grad, acc.shape)
+        acc2 = as_rows(acc.reshape((marks.size,) + acc.shape[1:]))
+        acc2[rows] = summed + acc2[rows]
+        marks[rows] = np.maximum(marks[rows], 1)
+
+    def _summed_rows(self, grad, shape):
+        """``(rows, values)`` of an `IndexedSlices`: repeats summed left to right,
+        values 2-D in the variable's dtype."""
+        n = shape[0] if shape else 1
+        values = as_rows(grad.values, len(grad.indices))
+        if grad._unique:
+            return grad.indices, values
+        if values.dtype == np.float16:          # the summing kernel is float32/64
+            rows, summed = self._row_slots.dedup(values.astype(np.float32), grad.indices, n)
+            return rows, summed.astype(np.float16)
+        return self._row_slots.dedup(values, grad.indices, n)
+
+    def _accumulated_mean(self, grad, var):
+        """``(grad + accumulated) / k`` for the update call: an ndarray if any
+        gradient of the window was dense, else an `IndexedSlices` of the rows."""
+        acc = as_array(self.get_slot(var, "gradient_accumulator"))
+        marks = as_array(self.get_slot(var, "accumulated_rows"))
+        k = acc.dtype.type(self._accumulation)
+        if type(grad) is not IndexedSlices or marks[0] == 2:
+            if type(grad) is IndexedSlices:
+                rows, summed = self._summed_rows(grad, acc.shape)
+                dense = np.zeros_like(acc)
+                as_rows(dense.reshape((marks.size,) + acc.shape[1:]))[rows] = summed
+                grad = dense
+            return (grad + acc) / k
+        held = np.flatnonzero(marks)
+        acc2 = as_rows(acc.reshape((marks.size,) + acc.shape[1:]))
+        both = IndexedSlices._checked(
+            np.concatenate([as_rows(grad.values, len(grad.indices)), acc2[held]]),
+            np.concatenate([grad.indices.astype(np.int64), held]), acc.shape)
+        rows, summed = self._summed_rows(both, acc.shape)
+        mean = IndexedSlices._checked(
+            (summed / k).reshape((len(rows),) + acc.shape[1:]), rows, acc.shape)
+        mean._unique = True
+        return mean
+
+    def _reset_accumulators(self):
+        """Zero every accumulator (Keras resets them all after an update)."""
+        for slots in self._slots.values():
+            acc = slots.get("gradient_accumulator")
+            if acc is None:
+                continue
+            acc, marks = as_array(acc), as_array(slots["accumulated_rows"])
+            if marks.size and marks[0] == 2:
+                acc.fill(0)
+                marks.fill(0)
+            else:
+                held = np.flatnonzero(marks)
+                as_rows(acc.reshape((marks.size,) + acc.shape[1:]))[held] = 0
+                marks[held] = 0
 
     def _mark(self):
         """What `_undo` needs to put the optimizer back as it is now.
@@ -1322,6 +1462,8 @@ class Optimizer:
             config["clipvalue"] = self._clipvalue
         if self._global_clipnorm is not None:
             config["global_clipnorm"] = self._global_clipnorm
+        if self._accumulation:
+            config["gradient_accumulation_steps"] = self._accumulation
         for key in self._config_keys:
             if key == "decay":
                 config[key] = self._initial_decay
