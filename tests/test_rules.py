@@ -1,0 +1,296 @@
+"""Every optimizer setting of `rules.RULES` through the same tests.
+
+Config round trips, slot names and order, dense and sparse steps against the
+NumPy references bit for bit (float32 and float64, float16 through float32),
+scipy.sparse gradients, which rows a sparse step touches, results that do not
+depend on the thread count, and bad input that changes nothing.
+"""
+import copy
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from conftest import assert_unchanged, snapshot
+
+import optimizers
+from optimizers import IndexedSlices, Variable
+from optimizers.threads import PARALLEL_MIN_ELEMENTS, openmp_enabled, threads_for
+from rules import RULES
+
+by_rule = pytest.mark.parametrize("rule", RULES, ids=[rule.id for rule in RULES])
+
+SHAPE = (8, 3)
+# Rows of three sparse steps, with repeats (summed in input order).
+INDICES = [np.array([6, 1, 6, 3, 1, 6]), np.array([0, 7, 0]), np.array([2, 5, 2, 2, 4])]
+
+
+def sparse_steps(dtype, shape, seed=1):
+    rng = np.random.default_rng(seed)
+    return [(rng.normal(size=(len(i),) + shape[1:]).astype(dtype), i % shape[0])
+            for i in INDICES]
+
+
+def initial(dtype, shape=SHAPE, seed=0):
+    return np.random.default_rng(seed).normal(size=shape).astype(dtype)
+
+
+def assert_same(actual, expected, what):
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    assert actual.dtype == expected.dtype and actual.shape == expected.shape, what
+    if actual.tobytes() != expected.tobytes():
+        diff = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
+        raise AssertionError(f"{what}: {np.count_nonzero(diff)} elements differ from the "
+                             f"reference (largest difference {diff.max():.3g})")
+
+
+def assert_matches(rule, opt, w, ref, what=""):
+    """``w`` and its slots equal the reference's state bit for bit."""
+    assert_same(w.numpy(), ref.state["var"], f"variable {what}")
+    for name in rule.slots:
+        assert_same(opt.get_slot(w, name).numpy(), ref.state[name], f"slot {name!r} {what}")
+    if rule.extra_weights == ("momentum_cache",):
+        assert_same(opt.get_weights()[1], ref.momentum_cache, f"momentum cache {what}")
+    assert int(opt.iterations) == ref.step
+
+
+def state(opt, w):
+    """The variable and every weight of ``opt``, as arrays."""
+    return [w.numpy()] + [np.asarray(x) for x in opt.get_weights()]
+
+
+# --------------------------------------------------------------------------- #
+# Config, registry, slots
+@by_rule
+def test_config_round_trip(rule):
+    opt = rule.make(clipvalue=0.5)
+    config = opt.get_config()
+    assert list(config) == ["name", "clipvalue"] + list(rule.config_keys)
+    assert config["name"] == rule.cls.__name__
+    for step in range(2):                      # before, then after a step (float32 hypers)
+        again = rule.cls.from_config(copy.deepcopy(config))
+        assert type(again) is rule.cls and again.get_config() == config
+        serialized = optimizers.serialize(opt)
+        assert serialized == {"class_name": rule.cls.__name__, "config": config}
+        back = optimizers.deserialize(copy.deepcopy(serialized))
+        assert type(back) is rule.cls and back.get_config() == config
+        assert type(optimizers.get(rule.cls.__name__.lower())) is rule.cls
+        w = Variable(np.ones(2, np.float32))
+        opt.apply_gradients([(np.full(2, 0.5, np.float32), w)])
+        config = opt.get_config()
+
+
+@by_rule
+def test_slot_names_order_and_initial_values(rule, dtype):
+    a = Variable(initial(dtype, (3, 2)), name="a")
+    b = Variable(initial(dtype, (4,), seed=1), name="b")
+    opt = rule.make()
+    opt.build([a, b])                          # slots as created, before any step
+    assert [x.name for x in opt.weights] == rule.weight_names(opt.name, ["a", "b"])
+    assert opt.get_slot_names() == list(rule.slots)
+    for var in (a, b):
+        ref = rule.new_reference(var.numpy())
+        for name in rule.slots:
+            slot = opt.get_slot(var, name).numpy()
+            assert slot.shape == rule.slot_shape(var.shape)
+            assert_same(slot, ref.state[name], f"initial {name!r} of {var.name!r}")
+    opt.apply_gradients([(np.ones((3, 2), dtype), a), (np.ones(4, dtype), b)])
+    assert [x.name for x in opt.weights] == rule.weight_names(opt.name, ["a", "b"])
+    c = Variable(np.ones((2, 2), dtype), name="c")          # seen later: appended
+    opt.apply_gradients([(np.ones((2, 2), dtype), c)])
+    assert [x.name for x in opt.weights] == rule.weight_names(opt.name, ["a", "b"]) + [
+        f"{opt.name}/c/{s}" for s in rule.slots]
+    for name in rule.slots:
+        assert opt.get_slot(c, name).dtype == dtype
+    if not rule.slots:
+        with pytest.raises(KeyError):
+            opt.get_slot(a, "momentum")
+
+
+# --------------------------------------------------------------------------- #
+# Steps against the references
+@by_rule
+def test_dense_steps_match_reference(rule, dtype):
+    var = initial(dtype)
+    rng = np.random.default_rng(2)
+    w, opt, ref = Variable(var), rule.make(), rule.new_reference(var)
+    for step in range(4):
+        g = rng.normal(size=SHAPE).astype(dtype) * dtype.type(3 if step == 1 else 0.5)
+        opt.apply_gradients([(g, w)])
+        ref.dense(g)
+        assert_matches(rule, opt, w, ref, f"after dense step {step + 1}")
+
+
+@pytest.mark.parametrize("shape", [(8, 3), (9,), (4, 2, 3)], ids=["2d", "1d", "3d"])
+@by_rule
+def test_sparse_steps_with_repeated_indices_match_reference(rule, dtype, shape):
+    var = initial(dtype, shape)
+    w, opt, ref = Variable(var), rule.make(), rule.new_reference(var)
+    for step, (values, indices) in enumerate(sparse_steps(dtype, shape), 1):
+        opt.apply_gradients([(IndexedSlices(values, indices, shape), w)])
+        ref.sparse(values, indices)
+        assert_matches(rule, opt, w, ref, f"after sparse step {step}")
+
+
+@by_rule
+def test_dense_sparse_and_empty_steps_interleaved(rule, dtype):
+    var = initial(dtype)
+    rng = np.random.default_rng(3)
+    w, opt, ref = Variable(var), rule.make(), rule.new_reference(var)
+    empty = (np.empty((0,) + SHAPE[1:], dtype), np.empty(0, np.int64))
+    plan = ["dense", 0, "empty", "dense", 1, "dense", 2]
+    for step, what in enumerate(plan, 1):
+        if what == "dense":
+            g = rng.normal(size=SHAPE).astype(dtype)
+            opt.apply_gradients([(g, w)])
+            ref.dense(g)
+        else:
+            values, indices = empty if what == "empty" else sparse_steps(dtype, SHAPE)[what]
+            opt.apply_gradients([(IndexedSlices(values, indices, SHAPE), w)])
+            ref.sparse(values, indices)
+        assert_matches(rule, opt, w, ref, f"after step {step} ({what})")
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+@by_rule
+def test_scipy_gradient_equals_indexed_slices_of_its_rows(rule, dtype, fmt):
+    dense = np.zeros(SHAPE, dtype)
+    dense[1] = [1.0, 0.0, -2.0]
+    dense[4] = [0.5, 0.25, 0.0]
+    dense[6] = [0.0, 3.0, 0.0]
+    rows, cols = np.nonzero(dense)
+    rows, cols = np.append(rows, 2), np.append(cols, 1)      # a stored zero: row 2 touched
+    data = np.append(dense[np.nonzero(dense)], 0).astype(dtype)
+    grad = sp.coo_matrix((data, (rows, cols)), shape=SHAPE).asformat(fmt)
+    assert grad.nnz == 6
+    touched = np.array([1, 2, 4, 6])
+    var = initial(dtype)
+    a, b = Variable(var), Variable(var)
+    opt_a, opt_b, ref = rule.make(), rule.make(), rule.new_reference(var)
+    for step in (1, 2):
+        opt_a.apply_gradients([(grad, a)])
+        opt_b.apply_gradients([(IndexedSlices(dense[touched], touched, SHAPE), b)])
+        ref.sparse(dense[touched], touched)
+        for x, y in zip(state(opt_a, a), state(opt_b, b)):
+            assert_same(x, y, f"{fmt} vs IndexedSlices after step {step}")
+    assert_matches(rule, opt_a, a, ref)
+
+
+@by_rule
+def test_which_rows_a_sparse_step_touches(rule, dtype):
+    var = initial(dtype)
+    w, opt = Variable(var), rule.make()
+    opt.apply_gradients([(np.ones_like(var), w)])            # every row has state
+    names = ("var",) + rule.slots
+
+    def arrays():
+        return {n: (w.numpy() if n == "var" else opt.get_slot(w, n).numpy()) for n in names}
+
+    before = arrays()
+    values, indices = sparse_steps(dtype, SHAPE)[0]
+    opt.apply_gradients([(IndexedSlices(values, indices, SHAPE), w)])
+    after = arrays()
+    touched = sorted(set(indices.tolist()))
+    untouched = [r for r in range(SHAPE[0]) if r not in touched]
+    assert (after["var"][touched] != before["var"][touched]).any()
+    for name in names:
+        if name in rule.swept:                # decayed or moved on every row
+            assert (after[name][untouched] != before[name][untouched]).all(), name
+        else:                                 # not even read: bit for bit as before
+            assert_same(after[name][untouched], before[name][untouched], name)
+
+
+@pytest.mark.skipif(not openmp_enabled(), reason="built without OpenMP: kernels use one thread")
+@by_rule
+def test_results_do_not_depend_on_the_thread_count(rule, dtype):
+    # Kernels run on one thread below PARALLEL_MIN_ELEMENTS elements (rows x width
+    # of the update: the deduplicated rows for the rows-only kernels, the whole
+    # table for the sweeping ones); this batch is well above it, so the
+    # parallel branches run.
+    n_rows, width = 6000, 16
+    rng = np.random.default_rng(4)
+    var = rng.normal(size=(n_rows, width)).astype(dtype)
+    dense = rng.normal(size=var.shape).astype(dtype)
+    batches = [(rng.normal(size=(8000, width)).astype(dtype), rng.integers(0, n_rows, 8000))
+               for _ in range(2)]
+    smallest = min(len(np.unique(indices)) * width for _, indices in batches)
+    assert smallest >= 2 * PARALLEL_MIN_ELEMENTS
+    results = []
+    try:
+        for n_threads in (1, 2, 4):
+            optimizers.set_num_threads(n_threads)
+            assert threads_for(smallest) == n_threads
+            w, opt = Variable(var), rule.make()
+            opt.apply_gradients([(dense, w)])
+            for values, indices in batches:
+                opt.apply_gradients([(IndexedSlices(values, indices, var.shape), w)])
+            results.append(state(opt, w))
+    finally:
+        optimizers.set_num_threads(None)
+    for other in results[1:]:
+        for x, y in zip(results[0], other):
+            assert_same(y, x, "with more threads")
+
+
+@by_rule
+def test_float16_is_computed_in_float32_and_rounded_once_a_step(rule):
+    var = initial(np.float16)
+    rng = np.random.default_rng(5)
+    w, opt = Variable(var), rule.make()
+    ref = rule.new_reference(var.astype(np.float32))
+    ref.round_to(np.float16)                   # slots start as float16 values too
+    g = rng.normal(size=SHAPE).astype(np.float16)
+    opt.apply_gradients([(g, w)])
+    ref.dense(g.astype(np.float32))
+    ref.round_to(np.float16)
+    for values, indices in sparse_steps(np.float16, SHAPE)[:2]:
+        opt.apply_gradients([(IndexedSlices(values, indices, SHAPE), w)])
+        ref.sparse(values.astype(np.float32), indices)
+        ref.round_to(np.float16)
+    assert w.dtype == np.float16
+    assert_same(w.numpy(), ref.state["var"].astype(np.float16), "variable")
+    for name in rule.slots:
+        assert_same(opt.get_slot(w, name).numpy(), ref.state[name].astype(np.float16), name)
+
+
+# --------------------------------------------------------------------------- #
+# Bad input: an error, and nothing changes (not even `iterations`)
+def _values(n, dtype):
+    return np.ones((n, SHAPE[1]), dtype)
+
+
+class DuckSlices:
+    def __init__(self, values, indices, dense_shape):
+        self.values, self.indices, self.dense_shape = values, indices, dense_shape
+
+
+BAD_GRADIENTS = {
+    "index-out-of-range": (lambda dt: IndexedSlices(_values(2, dt), [1, SHAPE[0]], SHAPE),
+                           ValueError, "out of range"),
+    "index-nan": (lambda dt: IndexedSlices(_values(2, dt), np.array([1.0, np.nan]), SHAPE),
+                  TypeError, "NaN"),
+    # (the message does not name the variable yet: see test_validation.py)
+    "dense-shape-nan": (lambda dt: DuckSlices(_values(2, dt), np.array([1, 2]),
+                                              np.array([np.nan, SHAPE[1]])),
+                        ValueError, None),
+    "wrong-dtype": (lambda dt: np.ones(SHAPE, np.float16), TypeError, "dtype"),
+    "values-wrong-dtype": (lambda dt: IndexedSlices(_values(2, np.float16), [1, 2], SHAPE),
+                           TypeError, "dtype"),
+    "wrong-shape": (lambda dt: np.ones((SHAPE[0], SHAPE[1] + 1), dt), ValueError, "shape"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_GRADIENTS))
+@pytest.mark.parametrize("fresh", [True, False], ids=["first-step", "later-step"])
+@by_rule
+def test_bad_gradient_raises_and_changes_nothing(rule, dtype, fresh, case):
+    make, error, words = BAD_GRADIENTS[case]
+    a, b = Variable(initial(dtype), name="a"), Variable(initial(dtype, seed=1), name="b")
+    opt = rule.make()
+    if not fresh:
+        opt.apply_gradients([(np.ones(SHAPE, dtype), a), (np.ones(SHAPE, dtype), b)])
+    before = snapshot(opt, [a, b])
+    with pytest.raises(error, match=words) as info:
+        opt.apply_gradients([(np.ones(SHAPE, dtype), a), (make(dtype), b)])
+    if words is not None:
+        assert "'b'" in str(info.value)
+    assert_unchanged(before, snapshot(opt, [a, b]))
