@@ -32,14 +32,7 @@ import numpy as np
 
 import optimizers
 from optimizers import schedules
-from reference import c_pow, dedup, f32
-
-
-def c_pow_array(x, y):
-    """``x ** y`` element-wise through the C library, in ``x``'s dtype."""
-    kind = x.dtype.type
-    out = [c_pow(kind(v), y) for v in x.ravel()]
-    return np.array(out, x.dtype).reshape(x.shape)
+from reference import c_pow, c_pow_array, dedup, f32
 
 
 # --------------------------------------------------------------------------- #
