@@ -26,7 +26,7 @@ Nadam                                         ``m``, ``v`` (``var`` only on ``R`
 RMSprop without momentum (plain, centered)    ``rms`` (and ``mg``) (``var`` only on ``R``)
 ============================================  ===========================================
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
