@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-import optimizers
-from optimizers import schedules
+from optimizers import (SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Ftrl, LazyAdam, Nadam,
+                        RMSprop, RowwiseAdagrad, schedules)
 from reference import c_pow, c_pow_array, dedup, f32
 
 
@@ -552,28 +552,27 @@ RMSPROP_KEYS = ("learning_rate", "decay", "rho", "momentum", "epsilon", "centere
 
 
 def _rules():
-    O = optimizers
     exponential = schedules.ExponentialDecay(0.05, decay_steps=1, decay_rate=0.5)
     inverse_time = schedules.InverseTimeDecay(0.05, decay_steps=1, decay_rate=0.5)
-    sgd = dict(cls=O.SGD, reference=SGDReference, config_keys=SGD_KEYS)
-    adam = dict(cls=O.Adam, reference=AdamReference, config_keys=ADAM_KEYS,
+    sgd = dict(cls=SGD, reference=SGDReference, config_keys=SGD_KEYS)
+    adam = dict(cls=Adam, reference=AdamReference, config_keys=ADAM_KEYS,
                 swept=("var", "m", "v"))
-    lazy_adam = dict(cls=O.LazyAdam, reference=LazyAdamReference, config_keys=ADAM_KEYS,
+    lazy_adam = dict(cls=LazyAdam, reference=LazyAdamReference, config_keys=ADAM_KEYS,
                      slots=("m", "v"))
-    adamw = dict(cls=O.AdamW, reference=AdamWReference,
+    adamw = dict(cls=AdamW, reference=AdamWReference,
                  config_keys=ADAM_KEYS + ("weight_decay",))
-    adamax = dict(cls=O.Adamax, reference=AdamaxReference, config_keys=ADAMAX_KEYS,
+    adamax = dict(cls=Adamax, reference=AdamaxReference, config_keys=ADAMAX_KEYS,
                   slots=("m", "v"))
-    adadelta = dict(cls=O.Adadelta, reference=AdadeltaReference,
+    adadelta = dict(cls=Adadelta, reference=AdadeltaReference,
                     config_keys=("learning_rate", "decay", "rho", "epsilon"),
                     slots=("accum_grad", "accum_var"))
-    adagrad = dict(cls=O.Adagrad, reference=AdagradReference, config_keys=ADAGRAD_KEYS,
+    adagrad = dict(cls=Adagrad, reference=AdagradReference, config_keys=ADAGRAD_KEYS,
                    slots=("accumulator",))
-    ftrl = dict(cls=O.Ftrl, reference=FtrlReference, config_keys=FTRL_KEYS,
+    ftrl = dict(cls=Ftrl, reference=FtrlReference, config_keys=FTRL_KEYS,
                 slots=("accumulator", "linear"), per_variable=True)
-    nadam = dict(cls=O.Nadam, reference=NadamReference, config_keys=ADAMAX_KEYS,
+    nadam = dict(cls=Nadam, reference=NadamReference, config_keys=ADAMAX_KEYS,
                  slots=("m", "v"), swept=("m", "v"), extra_weights=("momentum_cache",))
-    rmsprop = dict(cls=O.RMSprop, reference=RMSpropReference, config_keys=RMSPROP_KEYS)
+    rmsprop = dict(cls=RMSprop, reference=RMSpropReference, config_keys=RMSPROP_KEYS)
     return [
         Rule("sgd", kwargs=dict(learning_rate=0.1), slots=(), sums_duplicates=False, **sgd),
         Rule("sgd-momentum", kwargs=dict(learning_rate=0.1, momentum=0.9),
@@ -606,7 +605,7 @@ def _rules():
         Rule("adagrad", kwargs=dict(learning_rate=0.1, initial_accumulator_value=0.2,
                                     epsilon=1e-5), **adagrad),
         Rule("adagrad-decay", kwargs=dict(learning_rate=0.1, decay=0.5), **adagrad),
-        Rule("rowwise-adagrad", cls=O.RowwiseAdagrad, reference=RowwiseAdagradReference,
+        Rule("rowwise-adagrad", cls=RowwiseAdagrad, reference=RowwiseAdagradReference,
              kwargs=dict(learning_rate=0.1, initial_accumulator_value=0.05),
              slots=("accumulator",), config_keys=ADAGRAD_KEYS, rowwise=True),
         Rule("ftrl", kwargs=dict(learning_rate=0.1), **ftrl),
