@@ -15,7 +15,8 @@ from conftest import assert_unchanged, snapshot
 import optimizers
 from optimizers import IndexedSlices, Variable
 from optimizers.threads import PARALLEL_MIN_ELEMENTS, openmp_enabled, threads_for
-from rules import RULES
+from reference import dedup
+from rules import CLASSES, RULES
 
 by_rule = pytest.mark.parametrize("rule", RULES, ids=[rule.id for rule in RULES])
 
@@ -60,6 +61,19 @@ def assert_matches(rule, opt, w, ref, what=""):
 def state(opt, w):
     """The variable and every weight of ``opt``, as arrays."""
     return [w.numpy()] + [np.asarray(x) for x in opt.get_weights()]
+
+
+# --------------------------------------------------------------------------- #
+# The table itself
+def test_every_optimizer_class_has_rules():
+    exported = {getattr(optimizers, name) for name in optimizers.__all__}
+    classes = {c for c in exported if isinstance(c, type) and issubclass(c, optimizers.Optimizer)
+               and c is not optimizers.Optimizer}
+    assert set(CLASSES) == classes and len(classes) == 11
+    assert len({rule.id for rule in RULES}) == len(RULES)
+    for rule in RULES:
+        assert rule.lazy == (not rule.swept)
+        assert set(rule.swept) <= {"var"} | set(rule.slots)
 
 
 # --------------------------------------------------------------------------- #
@@ -186,6 +200,22 @@ def test_dense_sparse_and_empty_steps_interleaved(rule, dtype):
             opt.apply_gradients([(IndexedSlices(values, indices, SHAPE), w)])
             ref.sparse(values, indices)
         assert_matches(rule, opt, w, ref, f"after step {step} ({what})")
+
+
+@by_rule
+def test_repeated_indices_are_summed_first_unless_the_rule_says_not(rule, dtype):
+    var = initial(dtype)
+    results = []
+    for summed in (False, True):
+        w, opt = Variable(var), rule.make()
+        for values, indices in sparse_steps(dtype, SHAPE):
+            if summed:
+                indices, values = dedup(values, indices)
+            opt.apply_gradients([(IndexedSlices(values, indices, SHAPE), w)])
+        results.append(state(opt, w))
+    same = all(x.tobytes() == y.tobytes() for x, y in zip(*results))
+    # (plain SGD adds the repeats one after another: the last bits differ here)
+    assert same == rule.sums_duplicates
 
 
 @pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
