@@ -20,7 +20,8 @@ optimizer                                     arrays that change outside ``R``
 ============================================  ===========================================
 SGD (plain, momentum, Nesterov), Adagrad,     none (rows only); plain SGD adds repeated
 RowwiseAdagrad, Adadelta, Adamax, Ftrl,       indices one after another instead of
-RMSprop with momentum, LazyAdam, AdamW        summing them first
+RMSprop with momentum, LazyAdam, AdamW,       summing them first
+PartialRowwiseAdam
 Adam (with or without amsgrad)                ``var``, ``m``, ``v`` (whole table)
 Nadam                                         ``m``, ``v`` (``var`` only on ``R``)
 RMSprop without momentum (plain, centered)    ``rms`` (and ``mg``) (``var`` only on ``R``)
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizers import (SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Ftrl, LazyAdam, Nadam,
-                        RMSprop, RowwiseAdagrad, schedules)
+                        PartialRowwiseAdam, RMSprop, RowwiseAdagrad, schedules)
 from reference import c_pow, c_pow_array, dedup, f32
 
 
@@ -367,6 +368,39 @@ class RowwiseAdagradReference(AdagradReference):
         self._rows(s, *dedup(values, indices))
 
 
+class PartialRowwiseAdamReference(AdamReference):
+    """Adam with one second moment per row (the first axis; the rest is the
+    row): ``v[r] = beta_2 * v[r] + (1 - beta_2) * mean(g * g)`` summed left to
+    right, LazyAdam's ``m`` and step (``alpha``).  Dense: every row; sparse:
+    the given rows only."""
+
+    defaults = dict(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, decay=0.0,
+                    amsgrad=False)
+
+    def initial_slot(self, name, var):
+        return np.zeros(var.shape[:1] or (1,), var.dtype) if name == "v" else np.zeros_like(var)
+
+    def _rows(self, s, rows, g):
+        c, one = self.coefficients(), self.T(1)
+        n = len(s["v"])                             # a scalar variable is one row
+        width = s["var"].size // n if n else 0
+        g = g.reshape(len(rows), width)
+        square = np.zeros(len(rows), s["var"].dtype)
+        for j in range(width):                      # left to right along each row
+            square = square + g[:, j] * g[:, j]
+        v = c["b2"] * s["v"][rows] + (one - c["b2"]) * (square / self.T(width))
+        s["v"][rows] = v
+        var, m = (x.reshape(n, width) for x in (s["var"], s["m"]))
+        m[rows] = c["b1"] * m[rows] + (one - c["b1"]) * g
+        var[rows] = var[rows] - (c["alpha"] * m[rows]) / (np.sqrt(v) + c["eps"])[:, None]
+
+    def _dense(self, s, g):
+        self._rows(s, np.arange(len(s["v"])), g)
+
+    def _sparse(self, s, values, indices):
+        self._rows(s, *dedup(values, indices))
+
+
 class FtrlReference(Reference):
     """``ResourceApplyFtrl[V2]`` (a select for the new weight); sparse: the
     rows kernel (a clip), with TensorFlow's scalar kernel for 1-D variables."""
@@ -514,8 +548,8 @@ class Rule:
     """Weights between ``iter`` and the slots (Nadam's ``momentum_cache``)."""
     sums_duplicates: bool = True
     """False where TensorFlow adds repeated indices one after another (plain SGD)."""
-    rowwise: bool = False
-    """One accumulator per row: slots of shape ``(rows,)``."""
+    row_slots: tuple = ()
+    """Slots with one value per row: shape ``(rows,)``."""
 
     @property
     def lazy(self):
@@ -528,8 +562,8 @@ class Rule:
     def new_reference(self, var):
         return self.reference(self.kwargs, var)
 
-    def slot_shape(self, var_shape):
-        return tuple(var_shape[:1]) if self.rowwise else tuple(var_shape)
+    def slot_shape(self, name, var_shape):
+        return tuple(var_shape[:1]) if name in self.row_slots else tuple(var_shape)
 
     def weight_names(self, opt_name, var_names):
         """`Optimizer.weights` names after a first step on ``var_names``."""
@@ -568,6 +602,8 @@ def _rules():
                     slots=("accum_grad", "accum_var"))
     adagrad = dict(cls=Adagrad, reference=AdagradReference, config_keys=ADAGRAD_KEYS,
                    slots=("accumulator",))
+    partial_rowwise_adam = dict(cls=PartialRowwiseAdam, reference=PartialRowwiseAdamReference,
+                                config_keys=ADAMAX_KEYS, slots=("m", "v"), row_slots=("v",))
     ftrl = dict(cls=Ftrl, reference=FtrlReference, config_keys=FTRL_KEYS,
                 slots=("accumulator", "linear"), per_variable=True)
     nadam = dict(cls=Nadam, reference=NadamReference, config_keys=ADAMAX_KEYS,
@@ -607,7 +643,11 @@ def _rules():
         Rule("adagrad-decay", kwargs=dict(learning_rate=0.1, decay=0.5), **adagrad),
         Rule("rowwise-adagrad", cls=RowwiseAdagrad, reference=RowwiseAdagradReference,
              kwargs=dict(learning_rate=0.1, initial_accumulator_value=0.05),
-             slots=("accumulator",), config_keys=ADAGRAD_KEYS, rowwise=True),
+             slots=("accumulator",), config_keys=ADAGRAD_KEYS, row_slots=("accumulator",)),
+        Rule("partial-rowwise-adam", kwargs=dict(learning_rate=0.01), **partial_rowwise_adam),
+        Rule("partial-rowwise-adam-hypers-decay",
+             kwargs=dict(learning_rate=0.02, beta_1=0.8, beta_2=0.95, epsilon=1e-5, decay=0.2),
+             **partial_rowwise_adam),
         Rule("ftrl", kwargs=dict(learning_rate=0.1), **ftrl),
         Rule("ftrl-l1-l2", kwargs=dict(learning_rate=0.1, initial_accumulator_value=0.3,
                                        l1_regularization_strength=0.01,
