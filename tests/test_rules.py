@@ -147,14 +147,19 @@ def test_slot_names_order_and_initial_values(rule, dtype):
 # Steps against the references
 @by_rule
 def test_dense_steps_match_reference(rule, dtype):
-    var = initial(dtype)
+    # Two small variables in one step: every optimizer with an element-wise dense
+    # rule (all but the rowwise ones) updates them packed together.
     rng = np.random.default_rng(2)
-    w, opt, ref = Variable(var), rule.make(), rule.new_reference(var)
+    variables = [initial(dtype), initial(dtype, (5,), seed=1)]
+    ws, refs = [Variable(v) for v in variables], [rule.new_reference(v) for v in variables]
+    opt = rule.make()
     for step in range(4):
-        g = rng.normal(size=SHAPE).astype(dtype) * dtype.type(3 if step == 1 else 0.5)
-        opt.apply_gradients([(g, w)])
-        ref.dense(g)
-        assert_matches(rule, opt, w, ref, f"after dense step {step + 1}")
+        scale = dtype.type(3 if step == 1 else 0.5)
+        grads = [rng.normal(size=w.shape).astype(dtype) * scale for w in ws]
+        opt.apply_gradients(list(zip(grads, ws)))
+        for w, ref, g in zip(ws, refs, grads):
+            ref.dense(g)
+            assert_matches(rule, opt, w, ref, f"of shape {w.shape} after step {step + 1}")
 
 
 @by_rule
