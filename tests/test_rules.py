@@ -74,6 +74,8 @@ def test_every_optimizer_class_has_rules():
     for rule in RULES:
         assert rule.lazy == (not rule.swept)
         assert set(rule.swept) <= {"var"} | set(rule.slots)
+        # the table's slots are the ones its reference keeps
+        assert tuple(rule.new_reference(np.zeros((2, 2))).state) == ("var",) + rule.slots
 
 
 # --------------------------------------------------------------------------- #
