@@ -40,3 +40,11 @@ def c_pow(x, y):
     ``np.power`` depends on the CPU."""
     kind = x.dtype.type
     return kind((_POW if kind is np.float64 else _POWF)(float(x), float(y)))
+
+
+def c_pow_array(x, y):
+    """`c_pow` element-wise over the float32 or float64 array ``x``."""
+    function = _POW if x.dtype == np.float64 else _POWF
+    y = float(y)
+    out = [function(v, y) for v in x.ravel().tolist()]
+    return np.array(out, x.dtype).reshape(x.shape)

@@ -1,27 +1,16 @@
-"""Adadelta: arguments, config, slots, dense/sparse/CSR formulas, kernel, errors."""
+"""Adadelta: arguments, float32 hypers in configs, old checkpoints, and its
+rows kernel.
+
+Config round trips, slot order, the dense and sparse formulas (rsqrt as
+``1 / sqrt``; the sparse step touches the given rows only), scipy.sparse
+gradients, threads and float16 are checked by `test_rules.py` (references in
+`rules.py`).
+"""
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
-import optimizers
-from optimizers import Adadelta, IndexedSlices, Variable
+from optimizers import Adadelta, Variable
 from optimizers._kernels.adadelta import adadelta_rows
-from reference import f32, dedup
-
-
-def ref_update(var, a, u, g, lr, rho, eps):
-    """TensorFlow's Adadelta on arrays (rsqrt as 1 / sqrt); returns the new values."""
-    one_minus_rho = var.dtype.type(1) - rho
-    a = a * rho + (g * g) * one_minus_rho
-    upd = (np.sqrt(u + eps) * (1 / np.sqrt(a + eps))) * g
-    var = var - upd * lr
-    u = u * rho + (upd * upd) * one_minus_rho
-    return var, a, u
-
-
-def ref_sparse(var, a, u, values, indices, lr, rho, eps):
-    rows, g = dedup(values, indices)
-    var[rows], a[rows], u[rows] = ref_update(var[rows], a[rows], u[rows], g, lr, rho, eps)
 
 
 # ---------------------------------------------------------------- arguments and config
@@ -36,15 +25,10 @@ def test_defaults_and_attributes():
     assert Adadelta(lr=0.5).get_config()["learning_rate"] == 0.5
 
 
-def test_config_keys_order_and_round_trip():
+def test_config_holds_float32_hypers_after_a_step():
     opt = Adadelta(learning_rate=1.0, rho=0.9, epsilon=1e-6, clipnorm=1.0, clipvalue=0.5,
                    global_clipnorm=None, name="delta")
-    config = opt.get_config()
-    assert list(config) == ["name", "clipnorm", "clipvalue", "learning_rate", "decay", "rho",
-                            "epsilon"]
-    assert Adadelta.from_config(config).get_config() == config
-    assert optimizers.deserialize(optimizers.serialize(opt)).get_config() == config
-    assert isinstance(optimizers.get("adadelta"), Adadelta)
+    assert list(opt.get_config())[:3] == ["name", "clipnorm", "clipvalue"]
     # after the first step hypers are float32 values, as in TensorFlow
     w = Variable(np.ones(2, np.float32))
     opt.apply_gradients([(np.ones(2, np.float32), w)])
@@ -60,18 +44,7 @@ def test_bad_arguments():
         Adadelta(clipvalue=-1.0)
 
 
-# ---------------------------------------------------------------- slots and weights
-def test_slot_order_all_accum_grad_then_all_accum_var(dtype):
-    a = Variable(np.ones((3, 2), dtype), name="a")
-    b = Variable(np.ones(4, dtype), name="b")
-    opt = Adadelta()
-    opt.apply_gradients([(np.ones((3, 2), dtype), a), (np.ones(4, dtype), b)])
-    assert [w.name for w in opt.weights] == ["Adadelta/iter", "Adadelta/a/accum_grad", "Adadelta/b/accum_grad",
-                                             "Adadelta/a/accum_var", "Adadelta/b/accum_var"]
-    assert opt.get_slot_names() == ["accum_grad", "accum_var"]
-    assert opt.get_slot(a, "accum_var").numpy().dtype == dtype
-
-
+# ---------------------------------------------------------------- weights
 def test_set_weights_accepts_checkpoints_without_iterations():
     w = Variable(np.ones(2, np.float32), name="w")
     opt = Adadelta()
@@ -81,84 +54,6 @@ def test_set_weights_accepts_checkpoints_without_iterations():
     assert (opt.get_slot(w, "accum_var").numpy() == 3).all()
     with pytest.raises(ValueError, match="weight list of length 1"):
         opt.set_weights([np.ones(2, np.float32)])
-
-
-# ---------------------------------------------------------------- formulas
-def test_dense_matches_reference(dtype):
-    T = dtype.type
-    rng = np.random.default_rng(0)
-    init = rng.normal(size=(5, 3)).astype(dtype)
-    w, opt = Variable(init), Adadelta(learning_rate=1.0, rho=0.9, epsilon=1e-6)
-    var, a, u = init.copy(), np.zeros_like(init), np.zeros_like(init)
-    lr, rho, eps = f32(1.0, dtype), f32(0.9, dtype), T(1e-6)
-    for _ in range(6):
-        g = rng.normal(size=(5, 3)).astype(dtype)
-        opt.apply_gradients([(g, w)])
-        var, a, u = ref_update(var, a, u, g, lr, rho, eps)
-        assert w.numpy().tobytes() == var.tobytes()
-        assert opt.get_slot(w, "accum_grad").numpy().tobytes() == a.tobytes()
-        assert opt.get_slot(w, "accum_var").numpy().tobytes() == u.tobytes()
-
-
-def test_sparse_with_duplicates_and_csr_match_reference(dtype):
-    T = dtype.type
-    rng = np.random.default_rng(1)
-    init = rng.normal(size=(8, 3)).astype(dtype)
-    w, opt = Variable(init), Adadelta(learning_rate=0.5)
-    var, a, u = init.copy(), np.zeros_like(init), np.zeros_like(init)
-    lr, rho, eps = f32(0.5, dtype), f32(0.95, dtype), T(1e-7)
-    for step in range(6):
-        if step % 2:
-            dense = np.zeros((8, 3), dtype)
-            rows = np.sort(rng.choice(8, size=3, replace=False))
-            dense[rows] = rng.normal(size=(3, 3))
-            opt.apply_gradients([(sp.csr_matrix(dense), w)])
-            ref_sparse(var, a, u, dense[rows], rows, lr, rho, eps)
-        else:
-            indices = rng.integers(0, 8, size=5)
-            values = rng.normal(size=(5, 3)).astype(dtype)
-            opt.apply_gradients([(IndexedSlices(values, indices, (8, 3)), w)])
-            ref_sparse(var, a, u, values, indices, lr, rho, eps)
-        assert w.numpy().tobytes() == var.tobytes()
-        assert opt.get_slot(w, "accum_grad").numpy().tobytes() == a.tobytes()
-        assert opt.get_slot(w, "accum_var").numpy().tobytes() == u.tobytes()
-
-
-def test_sparse_1d_variable(dtype):
-    T = dtype.type
-    w, opt = Variable(np.arange(5, dtype=dtype)), Adadelta(learning_rate=1.0)
-    values, indices = np.array([1.0, 2.0, -0.5], dtype), np.array([3, 0, 3])
-    opt.apply_gradients([(IndexedSlices(values, indices, (5,)), w)])
-    var, a, u = np.arange(5, dtype=dtype), np.zeros(5, dtype), np.zeros(5, dtype)
-    ref_sparse(var, a, u, values, indices, f32(1.0, dtype), f32(0.95, dtype), T(1e-7))
-    assert w.numpy().tobytes() == var.tobytes()
-
-
-def test_sparse_step_touches_only_given_rows(dtype):
-    w = Variable(np.ones((5, 2), dtype))
-    opt = Adadelta(learning_rate=1.0)
-    opt.apply_gradients([(np.ones((5, 2), dtype), w)])
-    before = [w.numpy()] + [opt.get_slot(w, s).numpy() for s in ("accum_grad", "accum_var")]
-    opt.apply_gradients([(IndexedSlices(np.ones((2, 2), dtype), np.array([3, 1]), (5, 2)), w)])
-    after = [w.numpy()] + [opt.get_slot(w, s).numpy() for s in ("accum_grad", "accum_var")]
-    for old, new in zip(before, after):
-        assert new[[0, 2, 4]].tobytes() == old[[0, 2, 4]].tobytes()
-        assert (new[[1, 3]] != old[[1, 3]]).all()
-
-
-def test_sparse_differs_from_dense_for_untouched_rows():
-    # dense with zero rows still decays the accumulators; the sparse step is lazy
-    w1, w2 = Variable(np.ones((3, 2))), Variable(np.ones((3, 2)))
-    o1, o2 = Adadelta(learning_rate=1.0), Adadelta(learning_rate=1.0)
-    for opt, w in ((o1, w1), (o2, w2)):
-        opt.apply_gradients([(np.ones((3, 2)), w)])
-    g = np.zeros((3, 2))
-    g[1] = 1.0
-    o1.apply_gradients([(g, w1)])
-    o2.apply_gradients([(IndexedSlices(g[[1]], np.array([1]), (3, 2)), w2)])
-    assert w1.numpy()[1].tobytes() == w2.numpy()[1].tobytes()
-    a1, a2 = o1.get_slot(w1, "accum_grad").numpy(), o2.get_slot(w2, "accum_grad").numpy()
-    assert (a1[[0, 2]] < a2[[0, 2]]).all()
 
 
 # ---------------------------------------------------------------- kernel

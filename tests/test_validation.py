@@ -163,3 +163,22 @@ def test_malformed_csr_rejected():
 def test_sgd_constructor_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SGD(**kwargs)
+
+
+class _DuckSlices:
+    def __init__(self, values, indices, dense_shape):
+        self.values, self.indices, self.dense_shape = values, indices, dense_shape
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "check_indexed_slices converts dense_shape with int(): a NaN raises NumPy's "
+    "'cannot convert float NaN to integer' without naming the variable, and 5.5 is "
+    "truncated to 5 and accepted"))
+@pytest.mark.parametrize("first", [np.nan, 5.5])
+def test_non_integral_dense_shape_is_refused_naming_the_variable(first):
+    opt, good, target = _setup()
+    before = snapshot(opt, [good, target])
+    grad = _DuckSlices(np.ones((1, 2), np.float32), np.array([0]), np.array([first, 2.0]))
+    with pytest.raises(ValueError, match="'target'.*dense_shape"):
+        opt.apply_gradients([(grad, target)])
+    assert_unchanged(before, snapshot(opt, [good, target]))
