@@ -56,7 +56,8 @@ class IndexedSlices:
     def __init__(self, values, indices, dense_shape=None):
         self.values = np.asarray(values)
         self.indices = np.asarray(indices)
-        self.dense_shape = None if dense_shape is None else tuple(int(d) for d in dense_shape)
+        self.dense_shape = (None if dense_shape is None
+                            else _shape_tuple(dense_shape, "IndexedSlices"))
         # True only when ``indices`` are known to hold no repeats (rows
         # extracted from a CSR matrix), so duplicate summing can be skipped.
         self._unique = False
@@ -139,6 +140,21 @@ _INT32_MAX = 2 ** 31 - 1
 _KERNEL_INDEX_DTYPES = (np.dtype(np.int32), np.dtype(np.int64))
 
 
+def _shape_tuple(dense_shape, what):
+    """``dense_shape`` as a tuple of ints; non-integral or non-finite entries
+    are a `ValueError` starting with ``what``."""
+    try:
+        shape = np.asarray(dense_shape)
+        if shape.dtype.kind in "iu":
+            return tuple(int(d) for d in shape.reshape(-1))
+        shape = shape.astype(np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        shape = None
+    if shape is None or not np.all(np.isfinite(shape)) or np.any(shape != np.floor(shape)):
+        raise ValueError(f"{what} has dense_shape {dense_shape!r}; expected whole numbers.")
+    return tuple(int(d) for d in shape)
+
+
 def check_indexed_slices(grad, var, name):
     """Validate a row-sparse gradient against the array ``var``.
 
@@ -152,7 +168,7 @@ def check_indexed_slices(grad, var, name):
     dense_shape = getattr(grad, "dense_shape", None)
     if dense_shape is not None and not (type(dense_shape) is tuple
                                         and dense_shape == var.shape):
-        dense_shape = tuple(int(d) for d in np.asarray(dense_shape).reshape(-1))
+        dense_shape = _shape_tuple(dense_shape, f"Gradient for variable '{name}'")
         if dense_shape != var.shape:
             raise ValueError(
                 f"Gradient for variable '{name}' has dense_shape {dense_shape}; expected "

@@ -170,10 +170,6 @@ class _DuckSlices:
         self.values, self.indices, self.dense_shape = values, indices, dense_shape
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "check_indexed_slices converts dense_shape with int(): a NaN raises NumPy's "
-    "'cannot convert float NaN to integer' without naming the variable, and 5.5 is "
-    "truncated to 5 and accepted"))
 @pytest.mark.parametrize("first", [np.nan, 5.5])
 def test_non_integral_dense_shape_is_refused_naming_the_variable(first):
     opt, good, target = _setup()
