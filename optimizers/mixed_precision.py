@@ -73,10 +73,11 @@ class LossScaleOptimizer(Optimizer):
 
     Wraps ``inner_optimizer``: `get_scaled_loss` multiplies the loss by the
     loss scale :math:`S`, `get_unscaled_gradients` divides gradients by it,
-    and `apply_gradients` skips the step of any call whose gradients hold an
-    inf or a NaN.  With ``dynamic=True`` the scale adapts: halved on a
-    non-finite step, doubled after ``dynamic_growth_steps`` finite steps in
-    a row.
+    and, with ``dynamic=True`` (the default), `apply_gradients` skips the
+    step of any call whose gradients hold an inf or a NaN; the scale adapts:
+    halved on a non-finite step, doubled after ``dynamic_growth_steps``
+    finite steps in a row.  A fixed scale (``dynamic=False``) never skips a
+    step, as in TensorFlow: non-finite gradients are applied.
 
     Parameters
     ----------
@@ -341,13 +342,22 @@ class LossScaleOptimizer(Optimizer):
 
     @property
     def gradient_aggregator(self):
-        """The inner optimizer's ``gradient_aggregator``."""
+        """The inner optimizer's ``gradient_aggregator`` (run before the finiteness
+        check, so that every replica sees the same verdict)."""
         return self._optimizer.gradient_aggregator
+
+    @gradient_aggregator.setter
+    def gradient_aggregator(self, value):
+        self._optimizer.gradient_aggregator = value
 
     @property
     def gradient_transformers(self):
         """The inner optimizer's ``gradient_transformers``."""
         return self._optimizer.gradient_transformers
+
+    @gradient_transformers.setter
+    def gradient_transformers(self, value):
+        self._optimizer.gradient_transformers = value
 
     def _set_hyper(self, name, value):
         self._optimizer._set_hyper(name, value)
@@ -479,7 +489,8 @@ class LossScaleOptimizer(Optimizer):
         counter = self._counter._value
         if finite:
             if counter + 1 >= self._growth_steps:
-                grown = scale * _MULTIPLIER
+                with np.errstate(over="ignore"):
+                    grown = scale * _MULTIPLIER
                 if np.isfinite(grown):
                     scale[...] = grown
                 counter[...] = 0
@@ -504,7 +515,8 @@ class LossScaleOptimizer(Optimizer):
             if experimental_aggregate_gradients and inner.gradient_aggregator is not None:
                 pairs = check_pairs(filter_empty_gradients(
                     inner.gradient_aggregator(pairs), "the output of `gradient_aggregator`"))
-            finite = _all_finite(pairs)
+            # As in TensorFlow, only a dynamic scale skips steps.
+            finite = _all_finite(pairs) if self._dynamic else True
             if finite:
                 inner.apply_gradients(pairs, name=name, experimental_aggregate_gradients=False)
             else:

@@ -455,14 +455,16 @@ def _golden_config(class_name, raw):
     return config
 
 
-def _load_golden():
-    if not GOLDEN.exists():
-        pytest.skip(f"{GOLDEN} not present")
-    return np.load(GOLDEN, allow_pickle=False)
+def _load_golden(path=GOLDEN):
+    if not path.exists():
+        pytest.skip(f"{path} not present")
+    return np.load(path, allow_pickle=False)
 
 
-def test_golden_values():
-    data = _load_golden()
+@pytest.mark.parametrize("path", [GOLDEN, GOLDEN.with_name("experimental_schedules.npz")],
+                         ids=lambda p: p.stem)
+def test_golden_values(path):
+    data = _load_golden(path)
     names = _golden_names(data)
     assert names
     for name in names:
