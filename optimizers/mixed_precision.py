@@ -148,10 +148,10 @@ class LossScaleOptimizer(Optimizer):
     ``optimizer/weights/loss_scale/current_loss_scale`` and
     ``optimizer/weights/loss_scale/good_steps``.
 
-    Without a ``tape``, `minimize` applies the gradients that ``loss()``
-    returns as they are (they are the loss's own gradients); with a
-    ``tape`` the loss is scaled before ``tape.gradient`` and the gradients
-    unscaled after, as TensorFlow does.
+    Without a ``tape``, `~optimizers.Optimizer.minimize` applies the
+    gradients that ``loss()`` returns as they are (they are the loss's own
+    gradients); with a ``tape`` the loss is scaled before ``tape.gradient``
+    and the gradients unscaled after, as TensorFlow does.
 
     Examples
     --------

@@ -847,7 +847,7 @@ class NoisyLinearCosineDecay(LearningRateSchedule):
     :math:`\gamma` (`variance` gives :math:`\sigma^2`).  TensorFlow draws
     :math:`z` from its own generator: the noise, not its distribution, differs
     from TensorFlow's.  A copy (or pickle) of the schedule continues the same
-    stream; `from_config` starts it again from ``seed``.
+    stream; `~LearningRateSchedule.from_config` starts it again from ``seed``.
 
     Examples
     --------
