@@ -20,12 +20,17 @@ from .ftrl import Ftrl
 from .nadam import Nadam
 from .partial_rowwise_adam import PartialRowwiseAdam
 from .rmsprop import RMSprop
+from . import mixed_precision
+from .mixed_precision import LossScaleOptimizer
 from .sparse import IndexedSlices
 from .threads import get_num_threads, set_num_threads
 from .variables import DType, Variable
 
-__all__ = ["Optimizer", "SGD", "Adagrad", "RowwiseAdagrad", "Adadelta", "Adamax", "Adam", "LazyAdam", "AdamW", "RMSprop", "Ftrl", "Nadam", "PartialRowwiseAdam", "Variable", "DType", "IndexedSlices", "get", "serialize",
-           "deserialize", "register", "schedules", "constraints", "get_num_threads", "set_num_threads", "Checkpoint", "CheckpointManager",
+__all__ = ["Optimizer", "SGD", "Adagrad", "RowwiseAdagrad", "Adadelta", "Adamax", "Adam",
+           "LazyAdam", "AdamW", "RMSprop", "Ftrl", "Nadam", "PartialRowwiseAdam",
+           "LossScaleOptimizer", "Variable", "DType", "IndexedSlices", "get", "serialize",
+           "deserialize", "register", "schedules", "constraints", "mixed_precision",
+           "get_num_threads", "set_num_threads", "Checkpoint", "CheckpointManager",
            "CheckpointError"]
 
 from ._version import __version__  # noqa: F401  (re-exported)

@@ -243,7 +243,7 @@ def _parser():
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add = parser.add_argument
     add("--optimizer", default="lazyadam",
-        help=f"optimizer name, or several separated by commas ({', '.join(sorted(_CLASSES))})")
+        help=f"optimizer name, or several separated by commas ({', '.join(_names())})")
     add("--learning-rate", type=_positive_float, default=None,
         help="learning rate (default: one that suits each optimizer)")
     add("--ratings", metavar="FILE", default=None,
@@ -300,16 +300,22 @@ def _plot(path, results):
     plt.close(fig)
 
 
+def _names():
+    """Names of the optimizers the demo can build by name (not wrappers such as
+    `LossScaleOptimizer`, which need an optimizer to wrap)."""
+    return sorted(n for n, cls in _CLASSES.items() if not getattr(cls, "_is_wrapper", False))
+
+
 def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
     if args.resume and args.checkpoint is None:
         parser.error("--resume needs --checkpoint DIR")
     names = [n.strip().lower() for n in args.optimizer.split(",") if n.strip()]
-    unknown = [n for n in names if n not in _CLASSES]
+    unknown = [n for n in names if n not in _names()]
     if unknown or not names:
         parser.error(f"unknown optimizer {unknown or args.optimizer!r}; choose from "
-                     f"{', '.join(sorted(_CLASSES))}")
+                     f"{', '.join(_names())}")
     for path, option in ((args.output, "--output"), (args.plot, "--plot")):
         if path is not None:
             _check_output(parser, path, option)

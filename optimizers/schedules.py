@@ -42,7 +42,7 @@ from ._config import plain_configs_in_subclasses
 
 __all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay",
            "PolynomialDecay", "InverseTimeDecay", "CosineDecay", "CosineDecayRestarts",
-           "serialize", "deserialize"]
+           "LinearCosineDecay", "NoisyLinearCosineDecay", "serialize", "deserialize"]
 
 _INT32 = np.iinfo(np.int32)
 
@@ -704,6 +704,227 @@ class CosineDecayRestarts(LearningRateSchedule):
         }
 
 
+def _linear_cosine_parts(schedule, step, dtype):
+    """``(step, linear, cosine)`` of `LinearCosineDecay` and its noisy variant."""
+    decay_steps = _cast(schedule.decay_steps, dtype)
+    num_periods = _cast(schedule.num_periods, dtype)
+    step = np.minimum(_cast_step(step, dtype), decay_steps)
+    half, one, two = dtype.type(0.5), dtype.type(1), dtype.type(2)
+    linear = (decay_steps - step) / decay_steps
+    fraction = two * num_periods * (step / decay_steps)
+    cosine = half * (one + _cos(_pi(dtype) * fraction))
+    return step, linear, cosine
+
+
+class LinearCosineDecay(LearningRateSchedule):
+    r"""Linear cosine decay of the learning rate (TF 2.4's ``tf.keras.experimental``).
+
+    A cosine of ``num_periods`` periods over ``decay_steps`` steps, damped by
+    a linear decay; from "Neural Optimizer Search with Reinforcement
+    Learning" (Bello et al., 2017).
+
+    Parameters
+    ----------
+    initial_learning_rate : float
+        Learning rate at step 0; its tensor dtype is the computation dtype.
+    decay_steps : int or float
+        Steps over which to decay. Must be greater than 0.
+    num_periods : float, default=0.5
+        Number of periods of the cosine part.
+    alpha : float, default=0.0
+        See the formula.
+    beta : float, default=0.001
+        See the formula.
+    name : str, optional
+        Name kept in the config.
+
+    Raises
+    ------
+    TypeError
+        If a numeric argument is not a real number.
+    ValueError
+        If ``decay_steps`` is not greater than 0.
+
+    Notes
+    -----
+    With :math:`s = \min(\text{step}, D)` for ``decay_steps`` :math:`D`, all in
+    the computation dtype:
+
+    .. math:: \ell = \frac{D - s}{D}, \qquad
+              c = \tfrac12 \left(1 + \cos\left(\pi \cdot 2 P \frac{s}{D}\right)\right),
+              \qquad \mathrm{lr} = \mathrm{lr}_0 \left((\alpha + \ell)\, c + \beta\right)
+
+    where :math:`P` is ``num_periods``; π is the ``float32`` constant of
+    TF 2.4 (``float64`` for a ``float64`` learning rate).
+
+    Examples
+    --------
+    >>> s = LinearCosineDecay(0.1, decay_steps=100)
+    >>> s(0), s(100)
+    (np.float32(0.1001), np.float32(0.000100000005))
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, num_periods=0.5, alpha=0.0,
+                 beta=0.001, name=None):
+        _check_real("initial_learning_rate", initial_learning_rate)
+        _check_positive("decay_steps", decay_steps)
+        _check_real("num_periods", num_periods)
+        _check_real("alpha", alpha)
+        _check_real("beta", beta)
+        _check_name(name)
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.num_periods = num_periods
+        self.alpha = alpha
+        self.beta = beta
+        self.name = name
+
+    def __call__(self, step):
+        dtype = _compute_dtype(self.initial_learning_rate)
+        lr0 = _cast(self.initial_learning_rate, dtype)
+        with np.errstate(all="ignore"):
+            _, linear, cosine = _linear_cosine_parts(self, step, dtype)
+            decayed = (_cast(self.alpha, dtype) + linear) * cosine + _cast(self.beta, dtype)
+            return lr0 * decayed
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "num_periods": self.num_periods,
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "name": self.name,
+        }
+
+
+class NoisyLinearCosineDecay(LearningRateSchedule):
+    r"""Linear cosine decay with Gaussian noise on the linear part (TF 2.4's
+    ``tf.keras.experimental``).
+
+    Parameters
+    ----------
+    initial_learning_rate : float
+        Learning rate at step 0; its tensor dtype is the computation dtype.
+    decay_steps : int or float
+        Steps over which to decay. Must be greater than 0.
+    initial_variance : float, default=1.0
+        Variance of the noise at step 0. Must be >= 0.
+    variance_decay : float, default=0.55
+        Decay exponent of the noise variance.
+    num_periods : float, default=0.5
+        Number of periods of the cosine part.
+    alpha : float, default=0.0
+        See `LinearCosineDecay`.
+    beta : float, default=0.001
+        See `LinearCosineDecay`.
+    seed : int, optional
+        Seed of the `numpy.random.Generator` the noise is drawn from (one
+        standard normal number per call); ``None`` seeds it from the
+        operating system.
+    name : str, optional
+        Name kept in the config.
+
+    Raises
+    ------
+    TypeError
+        If a numeric argument is not a real number, or ``seed`` is not an
+        integer or None.
+    ValueError
+        If ``decay_steps`` is not greater than 0, ``initial_variance`` is
+        negative or ``seed`` is negative.
+
+    Notes
+    -----
+    As `LinearCosineDecay` with the linear part :math:`\ell` replaced by
+    :math:`\ell + \sigma z`, :math:`z` a standard normal number drawn at each
+    call and
+
+    .. math:: \sigma^2 = \frac{v_0}{(1 + s)^{\gamma}}, \qquad
+              \mathrm{lr} = \mathrm{lr}_0 \left((\alpha + \ell + \sigma z)\, c + \beta\right)
+
+    for ``initial_variance`` :math:`v_0` and ``variance_decay``
+    :math:`\gamma` (`variance` gives :math:`\sigma^2`).  TensorFlow draws
+    :math:`z` from its own generator: the noise, not its distribution, differs
+    from TensorFlow's.  A copy (or pickle) of the schedule continues the same
+    stream; `~LearningRateSchedule.from_config` starts it again from ``seed``.
+
+    Examples
+    --------
+    >>> s = NoisyLinearCosineDecay(0.1, decay_steps=100, seed=7)
+    >>> t = NoisyLinearCosineDecay(0.1, decay_steps=100, seed=7)
+    >>> [s(i) for i in range(3)] == [t(i) for i in range(3)]
+    True
+    >>> s.variance(0), s.variance(100) < s.variance(10)
+    (np.float32(1.0), np.True_)
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, initial_variance=1.0,
+                 variance_decay=0.55, num_periods=0.5, alpha=0.0, beta=0.001, seed=None,
+                 name=None):
+        _check_real("initial_learning_rate", initial_learning_rate)
+        _check_positive("decay_steps", decay_steps)
+        _check_real("initial_variance", initial_variance)
+        if not initial_variance >= 0:
+            raise ValueError(f"`initial_variance` must be >= 0. Received: "
+                             f"initial_variance={initial_variance!r}")
+        _check_real("variance_decay", variance_decay)
+        _check_real("num_periods", num_periods)
+        _check_real("alpha", alpha)
+        _check_real("beta", beta)
+        if seed is not None and (isinstance(seed, (bool, np.bool_))
+                                 or not isinstance(seed, numbers.Integral)):
+            raise TypeError(f"`seed` must be an integer or None. Received: seed={seed!r}")
+        if seed is not None and seed < 0:
+            raise ValueError(f"`seed` must be >= 0. Received: seed={seed!r}")
+        _check_name(name)
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.initial_variance = initial_variance
+        self.variance_decay = variance_decay
+        self.num_periods = num_periods
+        self.alpha = alpha
+        self.beta = beta
+        self.seed = seed
+        self.name = name
+        self._rng = np.random.default_rng(seed)
+
+    def _variance(self, step, dtype):
+        one = dtype.type(1)
+        return (_cast(self.initial_variance, dtype)
+                / _libm.power(one + step, _cast(self.variance_decay, dtype)))
+
+    def variance(self, step):
+        """Variance of the noise at ``step`` (deterministic), in the computation dtype."""
+        dtype = _compute_dtype(self.initial_learning_rate)
+        decay_steps = _cast(self.decay_steps, dtype)
+        with np.errstate(all="ignore"):
+            return self._variance(np.minimum(_cast_step(step, dtype), decay_steps), dtype)
+
+    def __call__(self, step):
+        dtype = _compute_dtype(self.initial_learning_rate)
+        lr0 = _cast(self.initial_learning_rate, dtype)
+        with np.errstate(all="ignore"):
+            step, linear, cosine = _linear_cosine_parts(self, step, dtype)
+            std = np.sqrt(self._variance(step, dtype))
+            noisy = linear + dtype.type(self._rng.standard_normal()) * std
+            decayed = (_cast(self.alpha, dtype) + noisy) * cosine + _cast(self.beta, dtype)
+            return lr0 * decayed
+
+    def get_config(self):
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "initial_variance": self.initial_variance,
+            "variance_decay": self.variance_decay,
+            "num_periods": self.num_periods,
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "seed": self.seed,
+            "name": self.name,
+        }
+
+
 def _restart_position(fraction, t_mul, one):
     """Index of the current period and the fraction of it completed."""
     if t_mul == one:
@@ -719,7 +940,8 @@ def _restart_position(fraction, t_mul, one):
 # Serialization
 _SCHEDULES = {cls.__name__: cls for cls in (
     ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay,
-    InverseTimeDecay, CosineDecay, CosineDecayRestarts)}
+    InverseTimeDecay, CosineDecay, CosineDecayRestarts, LinearCosineDecay,
+    NoisyLinearCosineDecay)}
 
 
 def serialize(schedule):

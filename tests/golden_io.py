@@ -10,6 +10,8 @@ import numpy as np
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
 VARIABLES = ("table", "bias")
+# Fixture files that are not one optimizer's (see ``tools/make_tf_fixtures.py``).
+NOT_OPTIMIZERS = {"schedules.npz", "experimental_schedules.npz", "loss_scale_optimizer.npz"}
 
 
 def available():
@@ -17,7 +19,7 @@ def available():
     if not os.path.isdir(GOLDEN):
         return []
     return sorted(f[:-4] for f in os.listdir(GOLDEN)
-                  if f.endswith(".npz") and f != "schedules.npz")
+                  if f.endswith(".npz") and f not in NOT_OPTIMIZERS)
 
 
 class Golden:

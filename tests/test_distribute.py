@@ -137,3 +137,8 @@ def test_single_rank_aggregation():
     assert g_sparse is not sparse and not np.shares_memory(g_sparse.values, sparse.values)
     assert g_sparse.indices.tolist() == [4, 1] and g_sparse._unique   # one rank: still unique
     assert g_sparse.values.dtype == np.float64 and g_sparse.dense_shape == (5, 3)
+
+
+def test_loss_scale_optimizer_state_is_broadcast_and_skips_agree():
+    out = _run(os.path.join(HERE, "mpi_scripts", "loss_scale.py"))
+    assert out.strip() == "OK", out

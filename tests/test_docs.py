@@ -26,6 +26,7 @@ GUIDE_EXAMPLES = [
     "Training an embedding model",
     "Logistic regression on sparse features with Ftrl",
     "Learning-rate schedules",
+    "Mixed precision",
     "Threads",
     "Several processes (MPI)",
     "Saving and resuming training",
@@ -151,6 +152,10 @@ def test_guide_example(title, code, tmp_path, monkeypatch, capsys):
         assert printed.startswith("custom optimizer == optimizers.SGD:")
     elif title == "Logistic regression on sparse features with Ftrl":
         assert printed.count("log loss") == 3
+    elif title == "Mixed precision":
+        losses = namespace["losses"]
+        assert losses[-1] < losses[0] / 2
+        assert printed.strip().splitlines()[-1] == "skipped: True scale 16384.0 iterations 1"
 
 
 # ---------------------------------------------------------------------- #

@@ -8,8 +8,9 @@ import pytest
 
 import optimizers.schedules as schedules
 from optimizers.schedules import (CosineDecay, CosineDecayRestarts, ExponentialDecay,
-                                  InverseTimeDecay, LearningRateSchedule,
-                                  PiecewiseConstantDecay, PolynomialDecay)
+                                  InverseTimeDecay, LearningRateSchedule, LinearCosineDecay,
+                                  NoisyLinearCosineDecay, PiecewiseConstantDecay,
+                                  PolynomialDecay)
 from reference import c_pow
 
 GOLDEN = pathlib.Path(__file__).parent / "golden" / "schedules.npz"
@@ -317,6 +318,10 @@ CONFIG_KEYS = {
     CosineDecay: ["initial_learning_rate", "decay_steps", "alpha", "name"],
     CosineDecayRestarts: ["initial_learning_rate", "first_decay_steps", "t_mul", "m_mul", "alpha",
                           "name"],
+    LinearCosineDecay: ["initial_learning_rate", "decay_steps", "num_periods", "alpha", "beta",
+                        "name"],
+    NoisyLinearCosineDecay: ["initial_learning_rate", "decay_steps", "initial_variance",
+                             "variance_decay", "num_periods", "alpha", "beta", "seed", "name"],
 }
 
 EXAMPLES = [
@@ -326,6 +331,7 @@ EXAMPLES = [
     InverseTimeDecay(0.1, 10, 0.5),
     CosineDecay(0.1, 10, alpha=0.2),
     CosineDecayRestarts(0.1, 10, t_mul=1.5, m_mul=0.9, alpha=0.05, name="sgdr"),
+    LinearCosineDecay(0.1, 40, num_periods=2.5, alpha=0.1, beta=0.01, name="lincos"),
 ]
 
 
@@ -384,6 +390,28 @@ def test_deserialize_custom_object():
     assert clone(3) == f32(0.5)
 
 
+def test_noisy_config_keys_and_round_trip():
+    s = NoisyLinearCosineDecay(0.1, 50, initial_variance=0.5, variance_decay=0.7,
+                               num_periods=1.5, alpha=0.05, beta=0.002, seed=3, name="noisy")
+    config = s.get_config()
+    assert list(config) == CONFIG_KEYS[NoisyLinearCosineDecay]
+    assert config["seed"] == 3 and config["initial_variance"] == 0.5
+    clone = schedules.deserialize(json.loads(json.dumps(schedules.serialize(s))))
+    assert type(clone) is NoisyLinearCosineDecay and clone.get_config() == config
+    # both start their noise from the seed
+    assert [clone(i) for i in range(0, 60, 7)] == [s(i) for i in range(0, 60, 7)]
+
+
+def test_linear_cosine_config_defaults():
+    assert LinearCosineDecay(0.1, 10).get_config() == {
+        "initial_learning_rate": 0.1, "decay_steps": 10, "num_periods": 0.5, "alpha": 0.0,
+        "beta": 0.001, "name": None}
+    assert NoisyLinearCosineDecay(0.1, 10).get_config() == {
+        "initial_learning_rate": 0.1, "decay_steps": 10, "initial_variance": 1.0,
+        "variance_decay": 0.55, "num_periods": 0.5, "alpha": 0.0, "beta": 0.001,
+        "seed": None, "name": None}
+
+
 @pytest.mark.parametrize("config, match", [
     ({"class_name": "NoSuchDecay", "config": {}}, "Unknown decay: NoSuchDecay"),
     ({"class_name": "ExponentialDecay"}, "Improper config format"),
@@ -427,14 +455,16 @@ def _golden_config(class_name, raw):
     return config
 
 
-def _load_golden():
-    if not GOLDEN.exists():
-        pytest.skip(f"{GOLDEN} not present")
-    return np.load(GOLDEN, allow_pickle=False)
+def _load_golden(path=GOLDEN):
+    if not path.exists():
+        pytest.skip(f"{path} not present")
+    return np.load(path, allow_pickle=False)
 
 
-def test_golden_values():
-    data = _load_golden()
+@pytest.mark.parametrize("path", [GOLDEN, GOLDEN.with_name("experimental_schedules.npz")],
+                         ids=lambda p: p.stem)
+def test_golden_values(path):
+    data = _load_golden(path)
     names = _golden_names(data)
     assert names
     for name in names:
@@ -448,3 +478,121 @@ def test_golden_values():
         actual = np.array([schedule(step) for step in steps])
         assert actual.dtype == np.float32, name
         np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=0, err_msg=name)
+
+
+# ---------------------------------------------------------------------- #
+# LinearCosineDecay and NoisyLinearCosineDecay (TF 2.4's tf.keras.experimental)
+def linear_cosine_reference(lr0, decay_steps, step, num_periods=0.5, alpha=0.0, beta=0.001):
+    """The formula in double precision."""
+    s = min(step, decay_steps)
+    linear = (decay_steps - s) / decay_steps
+    cosine = 0.5 * (1 + math.cos(math.pi * 2 * num_periods * s / decay_steps))
+    return lr0 * ((alpha + linear) * cosine + beta)
+
+
+LINEAR_COSINE_SETTINGS = [
+    dict(lr0=0.1, decay_steps=100),
+    dict(lr0=0.05, decay_steps=37, num_periods=3.0, alpha=0.2, beta=0.0),
+    dict(lr0=1.0, decay_steps=10, num_periods=0.25, alpha=0.0, beta=0.01),
+]
+
+
+@pytest.mark.parametrize("setting", LINEAR_COSINE_SETTINGS)
+def test_linear_cosine_matches_formula(setting):
+    setting = dict(setting)
+    lr0, decay_steps = setting.pop("lr0"), setting.pop("decay_steps")
+    s = LinearCosineDecay(lr0, decay_steps, **setting)
+    for step in list(range(0, 2 * decay_steps)) + [10 ** 6]:
+        expected = linear_cosine_reference(lr0, decay_steps, step, **setting)
+        value = s(step)
+        assert isinstance(value, np.float32)
+        np.testing.assert_allclose(value, expected, rtol=2e-6, atol=2e-7 * lr0)
+
+
+def test_linear_cosine_float64():
+    # Python-number arguments are float32 tensors cast to float64, as in TF
+    s = LinearCosineDecay(np.float64(0.1), 30, num_periods=2.0, alpha=0.1)
+    alpha, beta = float(np.float32(0.1)), float(np.float32(0.001))
+    for step in range(0, 40, 3):
+        value = s(step)
+        assert isinstance(value, np.float64)
+        np.testing.assert_allclose(
+            value, linear_cosine_reference(0.1, 30, step, 2.0, alpha, beta), rtol=1e-14,
+            atol=1e-17)
+
+
+def test_linear_cosine_holds_after_decay_steps():
+    s = LinearCosineDecay(0.1, 20, beta=0.01)
+    assert s(20) == s(21) == s(10 ** 9) == f32(0.1) * f32(0.01)
+
+
+def test_noisy_variance_schedule():
+    s = NoisyLinearCosineDecay(0.1, 50, initial_variance=2.0, variance_decay=0.7)
+    for step in (0, 1, 7, 49, 50, 80):
+        expected = 2.0 / (1.0 + min(step, 50)) ** 0.7
+        assert_f32_close(s.variance(step), expected, rtol=2e-6)
+    assert s.variance(50) == s.variance(1000)      # held after decay_steps, as the rate
+
+
+def test_noisy_without_variance_is_linear_cosine():
+    noisy = NoisyLinearCosineDecay(0.1, 40, initial_variance=0.0, num_periods=1.5,
+                                   alpha=0.1, beta=0.002, seed=1)
+    plain = LinearCosineDecay(0.1, 40, num_periods=1.5, alpha=0.1, beta=0.002)
+    for step in range(0, 60, 3):
+        assert noisy(step) == plain(step)
+
+
+def test_noisy_noise_is_seeded_and_has_the_scheduled_spread():
+    a = NoisyLinearCosineDecay(1.0, 100, num_periods=0.0, beta=0.0, seed=42)
+    b = NoisyLinearCosineDecay(1.0, 100, num_periods=0.0, beta=0.0, seed=42)
+    c = NoisyLinearCosineDecay(1.0, 100, num_periods=0.0, beta=0.0, seed=43)
+    first = [a(10) for _ in range(2000)]
+    assert first == [b(10) for _ in range(2000)]
+    assert first != [c(10) for _ in range(2000)]
+    # num_periods=0: the cosine part is 1, so lr = linear + noise
+    noise = np.array(first, np.float64) - 0.9
+    assert abs(noise.mean()) < 4 * math.sqrt(float(a.variance(10)) / 2000)
+    np.testing.assert_allclose(noise.std(), math.sqrt(float(a.variance(10))), rtol=0.06)
+    assert all(isinstance(v, np.float32) for v in first[:5])
+
+
+def test_noisy_copy_continues_the_stream():
+    import copy
+    import pickle
+    s = NoisyLinearCosineDecay(0.1, 100, seed=5)
+    s(0)
+    twin, thawed = copy.deepcopy(s), pickle.loads(pickle.dumps(s))
+    assert s(3) == twin(3) == thawed(3)
+
+
+@pytest.mark.parametrize("make, exc, match", [
+    (lambda: LinearCosineDecay(0.1, 0), ValueError, "decay_steps"),
+    (lambda: LinearCosineDecay(0.1, 10, num_periods="2"), TypeError, "num_periods"),
+    (lambda: LinearCosineDecay(0.1, 10, alpha=None), TypeError, "alpha"),
+    (lambda: LinearCosineDecay(0.1, 10, beta=[0.1]), TypeError, "beta"),
+    (lambda: LinearCosineDecay("0.1", 10), TypeError, "initial_learning_rate"),
+    (lambda: LinearCosineDecay(0.1, 10, name=3), TypeError, "name"),
+    (lambda: NoisyLinearCosineDecay(0.1, -1), ValueError, "decay_steps"),
+    (lambda: NoisyLinearCosineDecay(0.1, 10, initial_variance=-1.0), ValueError,
+     "initial_variance"),
+    (lambda: NoisyLinearCosineDecay(0.1, 10, variance_decay="x"), TypeError, "variance_decay"),
+    (lambda: NoisyLinearCosineDecay(0.1, 10, seed=1.5), TypeError, "seed"),
+    (lambda: NoisyLinearCosineDecay(0.1, 10, seed=True), TypeError, "seed"),
+    (lambda: NoisyLinearCosineDecay(0.1, 10, seed=-3), ValueError, "seed"),
+])
+def test_linear_cosine_bad_arguments(make, exc, match):
+    with pytest.raises(exc, match=match):
+        make()
+
+
+def test_linear_cosine_drives_an_optimizer():
+    import optimizers
+    opt = optimizers.SGD(LinearCosineDecay(0.1, 10))
+    w = optimizers.Variable(np.zeros(2, np.float32))
+    for step in range(3):
+        before = w.numpy()
+        opt.apply_gradients([(np.ones(2, np.float32), w)])
+        np.testing.assert_allclose(before - w.numpy(),
+                                   np.full(2, LinearCosineDecay(0.1, 10)(step)), rtol=1e-6)
+    clone = optimizers.deserialize(json.loads(json.dumps(optimizers.serialize(opt))))
+    assert isinstance(clone.learning_rate, LinearCosineDecay)

@@ -38,7 +38,29 @@ Keys of ``<optimizer>.npz`` (``NN`` is the step, 01..20)::
     {case}/{kind}/{dtype}/stepNN_weights_{i}   opt.get_weights()[i] after step NN
 
 ``schedules.npz`` holds, per schedule, its class name, config (JSON), the
-steps it was called at and TensorFlow's float32 values.
+steps it was called at and TensorFlow's float32 values;
+``experimental_schedules.npz`` the same for ``LinearCosineDecay`` and
+``NoisyLinearCosineDecay`` (TF 2.4's ``tf.keras.experimental``; the noisy one
+with ``initial_variance=0``, its deterministic part).
+
+``loss_scale_optimizer.npz`` records ``tf_keras.mixed_precision.LossScaleOptimizer``
+wrapping legacy SGD (momentum) and Adam, float32, for every gradient kind,
+over 14 steps some of whose gradients hold an inf or a NaN.  The gradients
+stored are the *scaled* ones (the unscaled gradient times the loss scale of
+that step); each step passes them through ``get_unscaled_gradients`` and
+``apply_gradients``.  Keys (``NN`` is the step, 01..14)::
+
+    meta                                   JSON: versions, cases, bad steps
+    {case}/{kind}/init_{var}, g_{var}...   as above (scaled gradients)
+    {case}/{kind}/stepNN_{var}             var after step NN
+    {case}/{kind}/stepNN_loss_scale        float32 loss scale after step NN
+    {case}/{kind}/stepNN_counter           int64 good-step counter (dynamic cases)
+    {case}/{kind}/stepNN_iterations        int64 iterations after step NN
+    {case}/{kind}/stepNN_weights_{i}       inner get_weights()[i] after step NN
+                                           (NN in 01, 03, 04, 09, 14)
+
+Regenerate only these with ``tools/make_tf_fixtures.py loss_scale_optimizer
+experimental_schedules``.
 """
 import json
 import os
@@ -132,6 +154,40 @@ SCHEDULES = {
     "cosine": S.CosineDecay(0.1, 45),
     "cosine_alpha": S.CosineDecay(0.1, 45, alpha=0.1),
     "cosine_restarts": S.CosineDecayRestarts(0.1, 9, t_mul=2.0, m_mul=0.9, alpha=0.1),
+}
+
+
+LSO_STEPS = 14
+LSO_WEIGHTS_AT = (1, 3, 4, 9, 14)       # steps after which the inner weights are stored
+# step -> (variable, value put in its first gradient entry)
+LSO_BAD = {3: ("table", np.inf), 4: ("bias", np.nan), 8: ("table", -np.inf),
+           9: ("table", np.nan), 10: ("bias", np.inf), 13: ("bias", np.nan)}
+LSO_CASES = {
+    "sgd_momentum": (("SGD", {"learning_rate": 0.05, "momentum": 0.9}),
+                     {"initial_scale": 16.0, "dynamic_growth_steps": 2}),
+    "adam": (("Adam", {"learning_rate": 0.01}),
+             {"initial_scale": 4.0, "dynamic_growth_steps": 2}),
+    "adam_growth3": (("Adam", {"learning_rate": 0.02, "amsgrad": True}),
+                     {"dynamic_growth_steps": 3}),
+    "sgd_fixed": (("SGD", {"learning_rate": 0.1}),
+                  {"dynamic": False, "initial_scale": 128.0}),
+}
+
+EXPERIMENTAL = {
+    "linear_cosine": ("LinearCosineDecay", {"initial_learning_rate": 0.1, "decay_steps": 50}),
+    "linear_cosine_periods": ("LinearCosineDecay",
+                              {"initial_learning_rate": 0.05, "decay_steps": 37,
+                               "num_periods": 3.0, "alpha": 0.2, "beta": 0.0}),
+    "linear_cosine_quarter": ("LinearCosineDecay",
+                              {"initial_learning_rate": 1.0, "decay_steps": 10,
+                               "num_periods": 0.25, "beta": 0.01}),
+    "linear_cosine_long": ("LinearCosineDecay",
+                           {"initial_learning_rate": 0.3, "decay_steps": 1000,
+                            "num_periods": 7.5, "alpha": 0.05, "beta": 0.002}),
+    "noisy_linear_cosine_novariance": ("NoisyLinearCosineDecay",
+                                       {"initial_learning_rate": 0.1, "decay_steps": 45,
+                                        "initial_variance": 0.0, "num_periods": 1.5,
+                                        "alpha": 0.1}),
 }
 
 
@@ -253,14 +309,108 @@ def make_schedules_file():
     print(f"{path}: {len(SCHEDULES)} schedules")
 
 
+def make_experimental_schedules_file():
+    from tf_keras.src.optimizers.schedules import learning_rate_schedule as lrs
+    out = {}
+    steps = np.concatenate([np.arange(61), [99, 100, 101, 500, 999, 1000, 1001, 12345]])
+    steps = steps.astype(np.int64)
+    for name, (class_name, kwargs) in EXPERIMENTAL.items():
+        schedule = getattr(lrs, class_name)(**kwargs)
+        out[f"{name}/class_name"] = np.array(class_name)
+        out[f"{name}/config"] = np.array(json.dumps(schedule.get_config()))
+        out[f"{name}/steps"] = steps
+        out[f"{name}/values"] = np.array(
+            [schedule(tf.constant(s, tf.int64)).numpy() for s in steps], np.float32)
+    path = os.path.join(OUT, "experimental_schedules.npz")
+    np.savez_compressed(path, **out)
+    print(f"{path}: {len(EXPERIMENTAL)} schedules")
+
+
+def poison(grads, var, value):
+    """Put ``value`` in the first stored entry of ``grads[var]`` (in place)."""
+    grad = grads[var]
+    if isinstance(grad, np.ndarray):
+        grad.flat[0] = value
+    elif isinstance(grad[0], str):
+        dense = grad[1]
+        row = np.flatnonzero(np.any(dense != 0, axis=1))[0]
+        dense[row, 0] = value
+    else:
+        grad[0].flat[0] = value
+
+
+def scale_gradient(grad, scale):
+    if isinstance(grad, np.ndarray):
+        return (grad * scale).astype(np.float32)
+    if isinstance(grad[0], str):
+        return ("csr", (grad[1] * scale).astype(np.float32))
+    return ((grad[0] * scale).astype(np.float32), grad[1])
+
+
+def run_loss_scale(case, kind, out):
+    (inner_name, inner_kwargs), kwargs = LSO_CASES[case]
+    key = f"LossScaleOptimizer/{case}/{kind}"
+    rng = np.random.default_rng(zlib.crc32(key.encode()))
+    prefix = f"{case}/{kind}"
+    init = {v: (rng.normal(size=s) * 0.5).astype(np.float32) for v, s in SHAPES.items()}
+    variables = {v: tf.Variable(init[v], name=v) for v in SHAPES}
+    for v in SHAPES:
+        out[f"{prefix}/init_{v}"] = init[v]
+    inner = getattr(tf_keras.optimizers.legacy, inner_name)(**inner_kwargs)
+    opt = tf_keras.mixed_precision.LossScaleOptimizer(inner, **kwargs)
+    all_grads = []
+    with np.errstate(invalid="ignore", over="ignore"):
+        for step in range(1, LSO_STEPS + 1):
+            grads = make_gradients(rng, kind, "float32")
+            if step in LSO_BAD:
+                poison(grads, *LSO_BAD[step])
+            scale = np.float32(opt.loss_scale.numpy())
+            scaled = {v: scale_gradient(g, scale) for v, g in grads.items()}
+            all_grads.append(scaled)
+            tf_grads = opt.get_unscaled_gradients([to_tf(scaled[v], SHAPES[v]) for v in SHAPES])
+            opt.apply_gradients(list(zip(tf_grads, [variables[v] for v in SHAPES])))
+            for v in SHAPES:
+                out[f"{prefix}/step{step:02d}_{v}"] = variables[v].numpy()
+            out[f"{prefix}/step{step:02d}_loss_scale"] = np.float32(opt.loss_scale.numpy())
+            out[f"{prefix}/step{step:02d}_iterations"] = np.int64(opt.iterations.numpy())
+            if opt.dynamic:
+                out[f"{prefix}/step{step:02d}_counter"] = np.int64(opt.dynamic_counter.numpy())
+            if step in LSO_WEIGHTS_AT:
+                for i, w in enumerate(inner.get_weights()):
+                    out[f"{prefix}/step{step:02d}_weights_{i}"] = np.asarray(w)
+    store_gradients(out, prefix, all_grads)
+
+
+def make_loss_scale_file():
+    out = {}
+    meta = {"tensorflow": tf.__version__, "tf_keras": tf_keras.__version__,
+            "steps": LSO_STEPS, "kinds": list(KINDS),
+            "bad_steps": {str(k): [v, str(x)] for k, (v, x) in LSO_BAD.items()}, "cases": {}}
+    for case, ((inner_name, inner_kwargs), kwargs) in LSO_CASES.items():
+        for kind in KINDS:
+            run_loss_scale(case, kind, out)
+        meta["cases"][case] = {"inner": {"class_name": inner_name, "config": inner_kwargs},
+                               "kwargs": kwargs}
+    out["meta"] = np.array(json.dumps(meta))
+    path = os.path.join(OUT, "loss_scale_optimizer.npz")
+    np.savez_compressed(path, **out)
+    print(f"{path}: {len(LSO_CASES)} cases, {os.path.getsize(path) / 1e3:.0f} kB")
+
+
+EXTRA_FILES = {"schedules": make_schedules_file,
+               "experimental_schedules": make_experimental_schedules_file,
+               "loss_scale_optimizer": make_loss_scale_file}
+
+
 def main(names):
     os.makedirs(OUT, exist_ok=True)
-    wanted = {n.lower() for n in names} or {c.lower() for c in CASES} | {"schedules"}
+    wanted = {n.lower() for n in names} or {c.lower() for c in CASES} | set(EXTRA_FILES)
     for class_name in CASES:
         if class_name.lower() in wanted:
             make_optimizer_file(class_name)
-    if "schedules" in wanted:
-        make_schedules_file()
+    for name, make in EXTRA_FILES.items():
+        if name in wanted:
+            make()
 
 
 if __name__ == "__main__":
