@@ -30,7 +30,8 @@ __all__ = ["Optimizer"]
 
 
 _ALLOWED_KWARGS = ("clipnorm", "clipvalue", "lr", "decay", "global_clipnorm",
-                   "gradient_accumulation_steps")
+                   "gradient_accumulation_steps", "use_ema", "ema_momentum",
+                   "ema_overwrite_frequency")
 _VALID_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
 _name_counts = defaultdict(itertools.count)
 _MISSING = object()
@@ -113,6 +114,23 @@ def _with_apply_state(method, declared_by=None):
     return lambda *args: method(*args[:-1])
 
 
+def _check_ema(use_ema, momentum, frequency):
+    """Keras 3's checks of the moving-average arguments (made when ``use_ema``)."""
+    if not isinstance(use_ema, (bool, np.bool_)):
+        raise TypeError(f"`use_ema` must be a bool. Received: use_ema={use_ema!r}")
+    if use_ema:
+        if not is_real_number(momentum) or not 0 <= momentum <= 1:
+            raise ValueError(
+                f"`ema_momentum` must be in the range [0, 1]. Received: ema_momentum={momentum}")
+        if frequency is not None and (isinstance(frequency, bool) or not isinstance(
+                frequency, (int, np.integer)) or frequency < 1):
+            raise ValueError(
+                "`ema_overwrite_frequency` must be an integer >= 1 or None. Received: "
+                f"ema_overwrite_frequency={frequency}")
+    return (bool(use_ema), float(momentum) if is_real_number(momentum) else momentum,
+            None if frequency is None else int(frequency))
+
+
 def _check_accumulation_steps(steps):
     """Keras 3's check of ``gradient_accumulation_steps``: None or an integer >= 2."""
     if steps is None:
@@ -122,6 +140,24 @@ def _check_accumulation_steps(steps):
             "`gradient_accumulation_steps` must be an integer >= 2. Received: "
             f"gradient_accumulation_steps={steps!r}")
     return int(steps)
+
+
+_ENGINE_SLOTS = ("average", "average_step", "gradient_accumulator", "accumulated_rows")
+"""Slots the base class keeps for every optimizer; an update does not read them."""
+
+
+def _integer_power(base, exponents):
+    """``base ** k`` for an array of positive integers, in float64, by repeated
+    squaring: IEEE products only, so the same bits on every CPU."""
+    result = np.ones(len(exponents))
+    square = np.full(len(exponents), base)
+    k = np.asarray(exponents, np.int64).copy()
+    while k.any():
+        odd = (k & 1).astype(bool)
+        result[odd] *= square[odd]
+        square *= square
+        k >>= 1
+    return result
 
 
 PACK_MAX_ELEMENTS = 1024
@@ -193,7 +229,10 @@ class Optimizer:
         learning rate: ``lr / (1 + decay * iterations)``) and
         ``gradient_accumulation_steps`` (Keras 3's gradient accumulation: an
         integer k >= 2; each call adds its gradients to accumulators, and
-        every k-th call applies their mean; see the guide).
+        every k-th call applies their mean; see the guide), ``use_ema``,
+        ``ema_momentum`` (default 0.99) and ``ema_overwrite_frequency``
+        (Keras 3's moving average of the variables; see
+        `~optimizers.Optimizer.finalize_variable_values`).
 
     Raises
     ------
@@ -217,6 +256,8 @@ class Optimizer:
 
     def __init__(self, name, gradient_aggregator=None, gradient_transformers=None, **kwargs):
         accumulation = _check_accumulation_steps(kwargs.pop("gradient_accumulation_steps", None))
+        ema = _check_ema(kwargs.pop("use_ema", False), kwargs.pop("ema_momentum", 0.99),
+                         kwargs.pop("ema_overwrite_frequency", None))
         for key, value in kwargs.items():
             if key not in _ALLOWED_KWARGS:
                 raise TypeError(self._unknown_keyword_message(key))
@@ -251,6 +292,7 @@ class Optimizer:
         self._init_set_name(name)
         self._initial_decay = float(kwargs.get("decay") or 0.0)
         self._accumulation = accumulation
+        self.use_ema, self.ema_momentum, self.ema_overwrite_frequency = ema
         self.gradient_aggregator = gradient_aggregator
         self.gradient_transformers = transformers
         self._clipnorm = self._global_clipnorm = self._clipvalue = None
@@ -540,7 +582,7 @@ class Optimizer:
             value = np.broadcast_to(value, shape)
         return np.array(value, dtype=dtype, order="C")
 
-    def add_slot(self, var, slot_name, initializer="zeros", shape=None):
+    def add_slot(self, var, slot_name, initializer="zeros", shape=None, dtype=None):
         """Create (once) the slot ``slot_name`` of ``var`` and return it.
 
         Parameters
@@ -553,8 +595,9 @@ class Optimizer:
             A callable is called as ``initializer(shape=..., dtype=...)``;
             any other value is broadcast to the slot's shape.
         shape : tuple, optional
-            Shape of the slot; defaults to the variable's shape.  The slot
-            always has the variable's dtype.
+            Shape of the slot; defaults to the variable's shape.
+        dtype : dtype, optional
+            Defaults to the variable's dtype (TensorFlow's only choice).
         """
         key = self._slot_key(var, create=True)
         per_var = self._slots.setdefault(key, {})
@@ -564,7 +607,8 @@ class Optimizer:
             arr = as_array(var)
             slot_shape = arr.shape if shape is None else tuple(shape)
             slot = per_var[slot_name] = Variable(
-                self._initial_value(initializer, slot_shape, arr.dtype),
+                self._initial_value(initializer, slot_shape,
+                                    arr.dtype if dtype is None else np.dtype(dtype)),
                 name=f"{self._name}/{var_name(var)}/{slot_name}", trainable=False)
             self._weights.append(slot)
             self._layouts.setdefault(key, [arr.shape, []])[1].append((slot, slot.shape))
@@ -669,6 +713,13 @@ class Optimizer:
         new = [v for v in var_list if self._slot_key(v) is None]
         if new:
             self._create_slots(new)
+        if self.use_ema:
+            for var in var_list:
+                self.add_slot(var, "average", initializer=as_array(var))
+            calls = self._call_count()
+            for var in var_list:
+                self.add_slot(var, "average_step", initializer=calls,
+                              shape=as_array(var).shape[:1] or (1,), dtype=np.int64)
         if self._accumulation:
             for var in var_list:
                 self.add_slot(var, "gradient_accumulator")
@@ -827,7 +878,7 @@ class Optimizer:
                         # Commit: add to the accumulators, count the call.
                         for grad, var in pairs:
                             self._accumulate(grad, var)
-                        self._count_call()
+                        self._finish_call()
                         return self.iterations
                     pairs = self._transform_gradients(
                         [(self._accumulated_mean(g, v), v) for g, v in pairs])
@@ -842,6 +893,7 @@ class Optimizer:
                 self._undo(mark)
                 raise
             # Commit: every check has passed and no user code runs from here.
+            averaged = self._ema_catch_up(pairs) if self.use_ema else ()
             small = {} if _packs_dense(type(self)) else None
             for grad, var in pairs:
                 if id(var) in staged:
@@ -858,10 +910,17 @@ class Optimizer:
                     self._apply_dense_packed(group, apply_state[(DEVICE, dtype)])
             if accumulating:
                 self._reset_accumulators()
-            self._count_call()
+            for var, rows in averaged:
+                self._ema_step(var, rows)
+            self._finish_call()
             return self.iterations
 
-    def _count_call(self):
+    def _finish_call(self):
+        """End of a call: the moving averages' overwrite (every
+        ``ema_overwrite_frequency`` steps), then count the call."""
+        if self.use_ema and self.ema_overwrite_frequency and \
+                (self._step_count() + 1) % self.ema_overwrite_frequency == 0:
+            self._overwrite_with_averages(self._averaged_variables(), self._call_count() + 1)
         count = self._iterations._value
         np.add(count, 1, out=count)
 
@@ -952,6 +1011,114 @@ class Optimizer:
                 held = np.flatnonzero(marks)
                 as_rows(acc.reshape((marks.size,) + acc.shape[1:]))[held] = 0
                 marks[held] = 0
+
+    # ------------------------------------------------------------------ #
+    # Moving averages of the variables (Keras 3's ``use_ema``)
+    #
+    # Keras updates every average on every call: ``a = m * a + (1 - m) * w``
+    # with ``m = 0`` while the optimizer has taken no step, else
+    # ``ema_momentum``.  Here a row's average is brought up to date when its
+    # row changes: ``average_step`` holds, per row, how many of those updates
+    # its average includes.  A row that no step touched kept its value, so
+    # k missed updates are ``a = m**k * a + (1 - m**k) * w`` (or ``a = w`` if
+    # one of them had ``m = 0``).  Rows updated on every call are averaged
+    # exactly as Keras does; a sparse step of a rows-only optimizer costs the
+    # touched rows.
+    def _ema_momentum(self, dtype):
+        return np.dtype(dtype).type(self.ema_momentum)
+
+    def _first_full_update(self):
+        """The first update index whose momentum is not 0 (Keras: the first
+        call after the optimizer's first step)."""
+        return self._accumulation or 1
+
+    def _ema_rows(self, grad, var):
+        """Rows of ``var`` this call changes: its sparse rows on a rows-only
+        step, else None (every row)."""
+        if type(grad) is IndexedSlices and self._sparse_touches_only_rows() \
+                and getattr(var, "constraint", None) is None:
+            return np.unique(grad.indices)
+        return None
+
+    def _ema_views(self, var):
+        arr = as_array(var)
+        n = arr.shape[0] if arr.ndim else 1
+        slots = self._slots[self._slot_key(var)]
+        return (as_rows(arr.reshape((n,) + arr.shape[1:])),
+                as_rows(as_array(slots["average"]).reshape((n,) + arr.shape[1:])),
+                as_array(slots["average_step"]))
+
+    def _catch_up(self, var, rows, upto):
+        """Bring the averages of ``rows`` (None: all) of ``var`` up to update
+        ``upto`` with the variable's current value."""
+        w, avg, done = self._ema_views(var)
+        where = slice(None) if rows is None else rows
+        behind = upto - done[where]
+        if not behind.any():
+            return
+        wr, ar = w[where], avg[where]
+        m = self._ema_momentum(w.dtype)
+        one = w.dtype.type(1)
+        reset = (done[where] < self._first_full_update()) & (behind > 0)
+        once = (behind == 1) & ~reset
+        many = (behind > 1) & ~reset
+        ar[reset] = wr[reset]
+        ar[once] = m * ar[once] + (one - m) * wr[once]
+        if many.any():
+            power = _integer_power(float(m), behind[many])[:, None]
+            ar[many] = (power * ar[many] + (1.0 - power) * wr[many]).astype(w.dtype)
+        avg[where] = ar
+        done[where] = upto
+
+    def _ema_catch_up(self, pairs):
+        """Before the commit: the rows this call changes catch up with the
+        updates they missed (their values are still the old ones)."""
+        upto = self._call_count()
+        averaged = []
+        for grad, var in pairs:
+            rows = self._ema_rows(grad, var)
+            self._catch_up(var, rows, upto)
+            averaged.append((var, rows))
+        return averaged
+
+    def _ema_step(self, var, rows):
+        """After the commit: this call's update of the averages of ``rows``."""
+        w, avg, done = self._ema_views(var)
+        where = slice(None) if rows is None else rows
+        upto = self._call_count()
+        if upto < self._first_full_update():
+            avg[where] = w[where]
+        else:
+            m = self._ema_momentum(w.dtype)
+            avg[where] = m * avg[where] + (w.dtype.type(1) - m) * w[where]
+        done[where] = upto + 1
+
+    def _averaged_variables(self):
+        return [owner for key, owner in self._slot_owners.items()
+                if owner is not None and "average" in self._slots.get(key, {})]
+
+    def _overwrite_with_averages(self, var_list, upto):
+        for var in var_list:
+            self._catch_up(var, None, upto)
+            as_array(var)[...] = as_array(self.get_slot(var, "average"))
+
+    def moving_average(self, var):
+        """The moving average of ``var`` as of now (a copy), with ``use_ema``."""
+        with self._lock:
+            if not self.use_ema:
+                raise ValueError("This optimizer keeps no moving averages (use_ema=False).")
+            self._catch_up(var, None, self._call_count())
+            return self.get_slot(var, "average").numpy()
+
+    def finalize_variable_values(self, var_list):
+        """Set each variable of ``var_list`` to its moving average (Keras 3;
+        nothing without ``use_ema``)."""
+        with self._lock:
+            if self.use_ema:
+                var_list = self._flatten_var_list(var_list)
+                for var in var_list:
+                    self.get_slot(var, "average")          # KeyError if unknown
+                self._overwrite_with_averages(var_list, self._call_count())
 
     def _mark(self):
         """What `_undo` needs to put the optimizer back as it is now.
@@ -1237,7 +1404,8 @@ class Optimizer:
         shadow = Variable(copy(as_array(var)), name=var_name(var))
         key = shadow._uid
         self._slots[key] = {n: Variable(copy(as_array(s)), name=s.name)
-                            for n, s in self._slots.get(self._slot_key(var), {}).items()}
+                            for n, s in self._slots.get(self._slot_key(var), {}).items()
+                            if n not in _ENGINE_SLOTS}
         self._slot_owners[key] = shadow
         try:
             if isinstance(grad, IndexedSlices):
@@ -1464,6 +1632,9 @@ class Optimizer:
             config["global_clipnorm"] = self._global_clipnorm
         if self._accumulation:
             config["gradient_accumulation_steps"] = self._accumulation
+        if self.use_ema:
+            config.update(use_ema=True, ema_momentum=self.ema_momentum,
+                          ema_overwrite_frequency=self.ema_overwrite_frequency)
         for key in self._config_keys:
             if key == "decay":
                 config[key] = self._initial_decay

@@ -30,6 +30,7 @@ GUIDE_EXAMPLES = [
     "Threads",
     "Several processes (MPI)",
     "Saving and resuming training",
+    "Moving averages and gradient accumulation",
     "Writing an optimizer as in TensorFlow 2.4",
 ]
 INDEX_EXAMPLES = ["Quick start"]
@@ -148,6 +149,8 @@ def test_guide_example(title, code, tmp_path, monkeypatch, capsys):
             "ckpt-8", "ckpt-9", "ckpt-10"]
     elif title == "Training an embedding model":
         assert len(namespace["losses"]) == 5 and printed.count("mean squared error") == 5
+    elif title == "Moving averages and gradient accumulation":
+        assert printed.startswith("optimizer steps: 5 after 20 calls")
     elif title == "Writing an optimizer as in TensorFlow 2.4":
         assert printed.startswith("custom optimizer == optimizers.SGD:")
     elif title == "Logistic regression on sparse features with Ftrl":
