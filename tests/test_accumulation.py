@@ -132,3 +132,21 @@ def test_accumulators_are_weights_and_resume_exactly():
     assert a.numpy().tobytes() == b.numpy().tobytes()
     names = [w.name.rsplit("/", 1)[-1] for w in resumed.weights]
     assert "gradient_accumulator" in names and "accumulated_rows" in names
+
+
+def test_float16_variables_accumulate_in_float16():
+    rng = np.random.default_rng(4)
+    w0 = rng.normal(size=(6, 2)).astype(np.float16)
+    var, ref = Variable(w0.copy()), Variable(w0.copy())
+    opt, plain = optimizers.Adagrad(0.1, gradient_accumulation_steps=2), optimizers.Adagrad(0.1)
+    g1 = IndexedSlices(rng.normal(size=(2, 2)).astype(np.float16), [1, 4], (6, 2))
+    g2 = IndexedSlices(rng.normal(size=(1, 2)).astype(np.float16), [4], (6, 2))
+    opt.apply_gradients([(g1, var)])
+    opt.apply_gradients([(g2, var)])
+    acc = np.zeros_like(w0)
+    acc[[1, 4]] = g1.values
+    dense2 = np.zeros_like(w0)
+    dense2[4] = g2.values[0]
+    mean = (dense2 + acc) / np.float16(2)
+    plain.apply_gradients([(IndexedSlices(mean[[1, 4]], [1, 4], (6, 2)), ref)])
+    assert var.numpy().tobytes() == ref.numpy().tobytes()

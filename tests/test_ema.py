@@ -127,3 +127,14 @@ def test_bad_input_changes_nothing_and_checkpoints_resume():
             o.apply_gradients([(IndexedSlices(np.ones((len(rows), 2), np.float32), rows,
                                               (8, 2)), t)])
     assert opt.moving_average(table).tobytes() == resumed.moving_average(copy_table).tobytes()
+
+
+def test_float16_variables_average_in_float16():
+    rng = np.random.default_rng(5)
+    var = Variable(rng.normal(size=(4, 2)).astype(np.float16))
+    opt = optimizers.SGD(0.1, use_ema=True, ema_momentum=0.75)
+    values = []
+    for _ in range(4):
+        opt.apply_gradients([(rng.normal(size=(4, 2)).astype(np.float16), var)])
+        values.append(var.numpy())
+    assert opt.moving_average(var).tobytes() == keras_ema(values, 0.75).tobytes()
