@@ -21,7 +21,7 @@ from ._dense import blocks
 from .sparse import as_rows
 from .variables import as_array, var_name
 
-__all__ = ["COMPLEX_DTYPES", "check_complex", "sparse_step"]
+__all__ = ["COMPLEX_DTYPES", "check_complex", "check_clipping", "sparse_step"]
 
 COMPLEX_DTYPES = (np.dtype(np.complex64), np.dtype(np.complex128))
 
@@ -55,6 +55,23 @@ def check_complex(opt, declaration, pairs):
                 "complex variables. As in TensorFlow, complex variables are updated by SGD, "
                 "Adam (without amsgrad), Adadelta, Adagrad, Nadam and RMSprop.")
         return
+
+
+def check_clipping(opt, pairs):
+    """TensorFlow's clipping orders or compares real numbers only: with a
+    clipping argument set, a complex gradient is a `TypeError`."""
+    clipping = [f"{name}={value}" for name, value in (
+        ("clipvalue", opt.clipvalue), ("clipnorm", opt.clipnorm),
+        ("global_clipnorm", opt.global_clipnorm)) if value is not None]
+    if not clipping:
+        return
+    for _, var in pairs:
+        dtype = as_array(var).dtype
+        if dtype.kind == "c":
+            raise TypeError(
+                f"Variable '{var_name(var)}' has dtype {dtype}: gradient clipping "
+                f"({', '.join(clipping)}) does not apply to complex gradients (TensorFlow "
+                f"refuses them too); clip them in a gradient transformer instead.")
 
 
 def _run_blocks(opt, c, g, w, *slots):

@@ -864,7 +864,9 @@ class Optimizer:
             A gradient is an ndarray of the variable's shape and dtype (dense
             update), an `~optimizers.IndexedSlices` or any ``scipy.sparse`` matrix
             (sparse update of the touched rows), or ``None`` (the variable is
-            skipped, with a warning).
+            skipped, with a warning).  Variables are float16, float32, float64,
+            or complex64 and complex128 for the optimizers TensorFlow updates
+            complex variables with (see the guide's "Complex variables").
         name : str, optional
             Ignored (kept for TensorFlow compatibility).
         experimental_aggregate_gradients : bool, default=True
@@ -873,7 +875,8 @@ class Optimizer:
         Raises
         ------
         TypeError, ValueError
-            For malformed input, naming the variable.  All or nothing: every
+            For malformed input, naming the variable (`TypeError` for a
+            complex variable this optimizer, like TensorFlow's, cannot update).  All or nothing: every
             gradient, hyperparameter and constraint is checked (and user
             callbacks run) before anything changes, so a rejected call
             leaves variables, slots, hyperparameters and `iterations` as
@@ -1273,6 +1276,7 @@ class Optimizer:
 
     def _transform_gradients(self, pairs):
         """Clip (value, norm, global norm), then run ``gradient_transformers``."""
+        _complex.check_clipping(self, pairs)
         if self._clipvalue is not None:
             pairs = [(clip.clip_by_value(g, self._clipvalue), v) for g, v in pairs]
         if self._clipnorm is not None:

@@ -208,3 +208,17 @@ def test_user_optimizer_gets_complex_arrays():
     w = Variable(np.ones(2, np.complex64))
     Plain().apply_gradients([(np.array([1j, 1], np.complex64), w)])
     assert w.numpy().tolist() == [1 - 1j, 0]
+
+
+@pytest.mark.parametrize("clip", [{"clipvalue": 0.2}, {"clipnorm": 0.5}, {"global_clipnorm": 0.5}])
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_clipping_refuses_complex_gradients(clip, kind):
+    # TensorFlow's clip ops have no complex kernels.
+    opt = optimizers.SGD(1.0, momentum=0.5, **clip)
+    w = Variable(np.ones((3, 2), np.complex64), name="w")
+    grad = (np.full((3, 2), 0.3 + 0.4j, np.complex64) if kind == "dense" else
+            IndexedSlices(np.full((2, 2), 0.3j, np.complex64), [0, 0], (3, 2)))
+    before = snapshot(opt, [w])
+    with pytest.raises(TypeError, match=f"'w'.*complex64.*{next(iter(clip))}"):
+        opt.apply_gradients([(grad, w)])
+    assert_unchanged(before, snapshot(opt, [w]))
