@@ -17,6 +17,10 @@ __all__ = ["power", "exp", "log", "cos", "power_into"]
 
 def _call(single, double, x, *args):
     kind = x.dtype.type
+    if x.dtype.kind == "c":
+        # Complex coefficients are real numbers here (hyperparameters cast
+        # from float32): the function of the real part, with no imaginary part.
+        return kind(_call(single, double, x.real, *[np.real(a) for a in args]))
     if kind is np.float64:
         return kind(double(x, *args))
     return kind(single(x, *args))

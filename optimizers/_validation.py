@@ -15,6 +15,10 @@ from .variables import Variable, as_array, var_name
 __all__ = ["filter_empty_gradients", "check_variable", "check_gradient", "check_pairs"]
 
 FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+COMPLEX_DTYPES = (np.dtype(np.complex64), np.dtype(np.complex128))
+UPDATABLE_DTYPES = FLOAT_DTYPES + COMPLEX_DTYPES
+"""Variables of these dtypes can be updated (complex ones by the optimizers
+that TensorFlow updates them with; see `optimizers._complex`)."""
 
 
 def _pairs(grads_and_vars, source):
@@ -61,7 +65,7 @@ class VariableTypeError(TypeError, ValueError):
 
 def check_variable(var, position):
     """Return the array that updates of ``var`` write into, or raise."""
-    if (type(var) is Variable and var._value.dtype in FLOAT_DTYPES
+    if (type(var) is Variable and var._value.dtype in UPDATABLE_DTYPES
             and var._value.flags.writeable):
         return var._value                            # the common case, checked fast
     if isinstance(var, Variable):
@@ -82,10 +86,10 @@ def check_variable(var, position):
         raise ValueError(f"{what} must be C-contiguous to be updated in place.")
     if not arr.flags.writeable:
         raise ValueError(f"{what} is read-only; it cannot be updated in place.")
-    if arr.dtype not in FLOAT_DTYPES:
+    if arr.dtype not in UPDATABLE_DTYPES:
         raise TypeError(
-            f"{what} has dtype {arr.dtype}; optimizers update float16, float32 or float64 "
-            f"variables only.")
+            f"{what} has dtype {arr.dtype}; optimizers update float16, float32, float64, "
+            f"complex64 or complex128 variables only.")
     return arr
 
 
@@ -111,7 +115,7 @@ def check_gradient(grad, var, arr):
         raise TypeError(
             f"Gradient for variable '{name}' could not be read as an array "
             f"({type(grad).__name__}): {exc}") from None
-    if g.dtype.kind != "f":
+    if g.dtype.kind not in "fc":
         raise TypeError(
             f"Gradient for variable '{name}' has dtype {g.dtype}; expected {arr.dtype} "
             f"(the variable's dtype).")

@@ -62,6 +62,7 @@ class Adadelta(Optimizer):
     """
 
     _HAS_AGGREGATE_GRAD = True
+    _complex = "rows"  # complex variables: see optimizers._complex
 
     _config_keys = ("learning_rate", "decay", "rho", "epsilon")
 

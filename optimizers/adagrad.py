@@ -70,6 +70,7 @@ class Adagrad(Optimizer):
     """
 
     _HAS_AGGREGATE_GRAD = True
+    _complex = "rows"  # complex variables: see optimizers._complex
 
     _config_keys = ("learning_rate", "decay", "initial_accumulator_value", "epsilon")
 

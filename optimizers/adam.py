@@ -97,6 +97,7 @@ class Adam(Optimizer):
     """
 
     _HAS_AGGREGATE_GRAD = True
+    _complex = "adam"  # complex variables: see optimizers._complex
 
     _config_keys = ("learning_rate", "decay", "beta_1", "beta_2", "epsilon", "amsgrad")
 

@@ -62,6 +62,7 @@ class Adamax(Optimizer):
     """
 
     _HAS_AGGREGATE_GRAD = True
+    _complex = None  # complex variables: see optimizers._complex
 
     _config_keys = ("learning_rate", "decay", "beta_1", "beta_2", "epsilon")
 

@@ -17,7 +17,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from . import clip, schedules
+from . import _complex, clip, schedules
 from ._config import plain_configs_in_subclasses, returns_plain
 from ._registry import register
 from ._dense import BLOCK, Scratch, blocks
@@ -32,7 +32,8 @@ __all__ = ["Optimizer"]
 _ALLOWED_KWARGS = ("clipnorm", "clipvalue", "lr", "decay", "global_clipnorm",
                    "gradient_accumulation_steps", "use_ema", "ema_momentum",
                    "ema_overwrite_frequency")
-_VALID_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+_VALID_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64)
+                 ) + _complex.COMPLEX_DTYPES
 _name_counts = defaultdict(itertools.count)
 _MISSING = object()
 
@@ -55,7 +56,7 @@ def compute_dtype(dtype):
 
 
 _COMPUTE_DTYPES = {np.dtype(t): np.dtype(np.float32 if t is np.float16 else t)
-                   for t in (np.float16, np.float32, np.float64)}
+                   for t in (np.float16, np.float32, np.float64, np.complex64, np.complex128)}
 
 
 def _to_dtype(value, dtype, name="learning_rate", source="value"):
@@ -199,6 +200,29 @@ def _rows_only_declaration(cls):
         if any(name in own for name in _SPARSE_UPDATE):
             return own.get("_sparse_rows_only", False)
     return False
+
+
+_UPDATE_METHODS = ("_dense_block", "_resource_apply_dense", "_sparse_rows",
+                   "_resource_apply_sparse", "_resource_apply_sparse_duplicate_indices",
+                   "_prepare_local", "_create_slots")
+
+
+@functools.lru_cache(maxsize=None)
+def _complex_declaration(cls):
+    """How ``cls`` updates complex variables: ``_complex`` as declared by the
+    class of its MRO that defines its update (see `optimizers._complex`).
+
+    A class of this package that does not declare it refuses complex
+    variables; another one (a user's optimizer with update methods of its
+    own) gets them as they are, as in TensorFlow (\"custom\").
+    """
+    for klass in cls.__mro__:
+        own = vars(klass)
+        if klass is Optimizer or any(name in own for name in _UPDATE_METHODS):
+            if "_complex" in own:
+                return own["_complex"]
+            return None if klass.__module__.startswith(__package__ + ".") else "custom"
+    return None
 
 
 class Optimizer:
@@ -763,7 +787,8 @@ class Optimizer:
                     if not all(is_real_number(x) for x in value.flat):
                         raise TypeError
                     value = value.astype(np.float64)
-                if value.dtype.kind not in "biuf":
+                if value.dtype.kind not in "biuf" and not (
+                        value.dtype.kind == "c" and param.dtype.kind == "c"):
                     raise TypeError
             except (TypeError, ValueError):
                 raise TypeError(
@@ -839,7 +864,9 @@ class Optimizer:
             A gradient is an ndarray of the variable's shape and dtype (dense
             update), an `~optimizers.IndexedSlices` or any ``scipy.sparse`` matrix
             (sparse update of the touched rows), or ``None`` (the variable is
-            skipped, with a warning).
+            skipped, with a warning).  Variables are float16, float32, float64,
+            or complex64 and complex128 for the optimizers TensorFlow updates
+            complex variables with (see the guide's "Complex variables").
         name : str, optional
             Ignored (kept for TensorFlow compatibility).
         experimental_aggregate_gradients : bool, default=True
@@ -848,7 +875,8 @@ class Optimizer:
         Raises
         ------
         TypeError, ValueError
-            For malformed input, naming the variable.  All or nothing: every
+            For malformed input, naming the variable (`TypeError` for a
+            complex variable this optimizer, like TensorFlow's, cannot update).  All or nothing: every
             gradient, hyperparameter and constraint is checked (and user
             callbacks run) before anything changes, so a rejected call
             leaves variables, slots, hyperparameters and `iterations` as
@@ -867,6 +895,7 @@ class Optimizer:
             var_list = [v for _, v in pairs]
             mark = self._mark()
             try:
+                self._check_complex(pairs)
                 self._check_step(pairs)
                 self._create_all_weights(var_list)
                 if not pairs:
@@ -1225,6 +1254,10 @@ class Optimizer:
             out[i] = (grad, var)
         return pairs if out is None else out
 
+    def _check_complex(self, pairs):
+        """Refuse complex variables the optimizer has no complex update for."""
+        _complex.check_complex(self, _complex_declaration(type(self)), pairs)
+
     def _check_step(self, pairs):
         """Subclass hook: refuse a step before anything changes (checked pairs)."""
 
@@ -1243,6 +1276,7 @@ class Optimizer:
 
     def _transform_gradients(self, pairs):
         """Clip (value, norm, global norm), then run ``gradient_transformers``."""
+        _complex.check_clipping(self, pairs)
         if self._clipvalue is not None:
             pairs = [(clip.clip_by_value(g, self._clipvalue), v) for g, v in pairs]
         if self._clipnorm is not None:
@@ -1285,7 +1319,7 @@ class Optimizer:
             result = np.asarray(result)
         except Exception:  # an object NumPy cannot read
             result = np.asarray(None)
-        if result.dtype.kind != "f":
+        if result.dtype.kind != "f" and not (result.dtype.kind == arr.dtype.kind == "c"):
             raise TypeError(
                 f"The constraint of variable '{var_name(var)}' returned "
                 f"{type(result).__name__} of dtype {result.dtype}; expected a float array of "
@@ -1356,8 +1390,11 @@ class Optimizer:
             indices, values = grad.indices, as_rows(grad.values, len(grad.indices))
             if not grad._unique and self._sparse_sums_repeats():
                 indices, values = self._row_slots.dedup(values, indices, arr.shape[0])
-            self._sparse_rows(apply_state[(DEVICE, compute_dtype(arr.dtype))], var, indices,
-                              values)
+            c = apply_state[(DEVICE, compute_dtype(arr.dtype))]
+            if arr.dtype.kind == "c":
+                self._complex_sparse_rows(c, var, indices, values)
+            else:
+                self._sparse_rows(c, var, indices, values)
             return
         dense, sparse, sparse_dup = self._appliers()
         if type(grad) is IndexedSlices:
@@ -1501,6 +1538,16 @@ class Optimizer:
     def _sparse_rows(self, c, var, rows, values):
         """Update ``var`` at ``rows`` from ``values`` (``(len(rows), width)``)."""
         raise NotImplementedError("Must be implemented in subclasses.")
+
+    def _complex_sparse_rows(self, c, var, rows, values):
+        """`_sparse_rows` of a complex variable, in NumPy (the kernels are real):
+        the rule the class declares in ``_complex``, or its own `_sparse_rows`
+        for a class of the user's."""
+        declaration = _complex_declaration(type(self))
+        if declaration == "custom":
+            self._sparse_rows(c, var, rows, values)
+        else:
+            _complex.sparse_step(self, declaration, c, var, rows, values)
 
     def _sparse_sums_repeats(self):
         """Whether repeated indices are summed before `_sparse_rows`."""

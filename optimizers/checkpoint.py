@@ -98,8 +98,8 @@ class Checkpoint:
         Its weights (``iterations``, slots of the tracked variables, other
         weights) and numeric hyperparameters are saved.
     **named
-        Variables to save, each a `~optimizers.Variable`, a float ndarray, or a (nested)
-        list or tuple of them (``layers=[w1, w2]``).
+        Variables to save, each a `~optimizers.Variable`, a float (or complex)
+        ndarray, or a (nested) list or tuple of them (``layers=[w1, w2]``).
 
     Examples
     --------
@@ -131,8 +131,9 @@ class Checkpoint:
             if id(var) in seen:
                 raise ValueError(f"`{path}` and `{seen[id(var)]}` are the same variable.")
             seen[id(var)] = path
-            if as_array(var).dtype.kind != "f":
-                raise TypeError(f"`{path}` has dtype {as_array(var).dtype}; expected floats.")
+            if as_array(var).dtype.kind not in "fc":
+                raise TypeError(f"`{path}` has dtype {as_array(var).dtype}; expected floats "
+                                "or complex numbers.")
         self.optimizer = optimizer
         self._variables = variables
 

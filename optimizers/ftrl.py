@@ -89,6 +89,7 @@ class Ftrl(Optimizer):
     """
 
     _HAS_AGGREGATE_GRAD = False
+    _complex = None  # complex variables: see optimizers._complex
 
     _config_keys = ("learning_rate", "decay", "initial_accumulator_value",
                     "learning_rate_power", "l1_regularization_strength",

@@ -74,6 +74,7 @@ class Nadam(Optimizer):
     """
 
     _HAS_AGGREGATE_GRAD = True
+    _complex = "nadam"  # complex variables: see optimizers._complex
 
     _config_keys = ("learning_rate", "decay", "beta_1", "beta_2", "epsilon")
 

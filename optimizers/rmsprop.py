@@ -90,6 +90,7 @@ class RMSprop(Optimizer):
     _aliases = ("RMSProp",)
 
     _HAS_AGGREGATE_GRAD = True
+    _complex = "rmsprop"  # complex variables: see optimizers._complex
 
     _config_keys = ("learning_rate", "decay", "rho", "momentum", "epsilon", "centered")
 

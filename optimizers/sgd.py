@@ -76,6 +76,7 @@ class SGD(Optimizer):
     """
 
     _HAS_AGGREGATE_GRAD = True
+    _complex = "rows"  # complex variables: see optimizers._complex
 
     _config_keys = ("learning_rate", "decay", "momentum", "nesterov")
 

@@ -84,7 +84,7 @@ def is_sparse(grad):
 
 
 def _check_float_dtype(dtype, var, name, what):
-    if dtype.kind != "f":
+    if dtype.kind not in "fc":
         raise TypeError(
             f"{what} for variable '{name}' has dtype {dtype}; expected a floating dtype "
             f"({var.dtype}, the variable's).")
@@ -300,13 +300,26 @@ def from_scipy(grad, var, name):
                                       f"{var.shape[0]} rows")
     kernel_data = data.astype(np.float32) if data.dtype == np.float16 else data
     try:
-        rows, values = csr_touched_rows(indptr, indices, np.ascontiguousarray(kernel_data),
-                                        var.shape[1])
+        if data.dtype.kind == "c":
+            rows, values = _complex_touched_rows(indptr, indices, data, var.shape[1])
+        else:
+            rows, values = csr_touched_rows(indptr, indices, np.ascontiguousarray(kernel_data),
+                                            var.shape[1])
     except MalformedCSR as exc:
         raise _malformed(name, "csr", str(exc)) from None
     out = IndexedSlices(values.astype(data.dtype, copy=False), rows, var.shape)
     out._unique = True
     return out
+
+
+def _complex_touched_rows(indptr, indices, data, width):
+    """`csr_touched_rows` of complex data: the real and imaginary parts in
+    turn (the same checks, the same rows)."""
+    rows, real = csr_touched_rows(indptr, indices, np.ascontiguousarray(data.real), width)
+    _, imag = csr_touched_rows(indptr, indices, np.ascontiguousarray(data.imag), width)
+    values = np.empty(real.shape, data.dtype)
+    values.real, values.imag = real, imag
+    return rows, values
 
 
 def to_indexed_slices(grad, var, name):
@@ -346,7 +359,17 @@ class RowSlotMap:
         """
         if len(self._map) < n_rows:
             self._map = np.full(n_rows, -1, dtype=np.int32)
+        if values.dtype.kind == "c":
+            return _dedup_complex(indices, values, self._map)
         return dedup_rows(indices, values, self._map)
+
+
+def _dedup_complex(indices, values, row_map):
+    """`dedup_rows` of complex values: summed as (real, imaginary) pairs of
+    the real dtype, which is complex addition."""
+    pairs = np.ascontiguousarray(values).view(values.real.dtype)
+    unique, summed = dedup_rows(indices, pairs, row_map)
+    return unique, np.ascontiguousarray(summed).view(values.dtype)
 
 
 def as_rows(array, n_rows=None):

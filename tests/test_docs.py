@@ -26,6 +26,7 @@ GUIDE_EXAMPLES = [
     "Training an embedding model",
     "Logistic regression on sparse features with Ftrl",
     "Learning-rate schedules",
+    "Complex variables",
     "Mixed precision",
     "Threads",
     "Several processes (MPI)",

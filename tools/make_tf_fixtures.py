@@ -61,6 +61,14 @@ that step); each step passes them through ``get_unscaled_gradients`` and
 
 Regenerate only these with ``tools/make_tf_fixtures.py loss_scale_optimizer
 experimental_schedules``.
+
+``complex.npz`` records complex variables (complex64 and complex128) for
+the optimizers TensorFlow updates them with, over ``COMPLEX_STEPS`` steps of
+complex gradients, for every gradient kind (the CSR gradient is a complex
+CSR matrix); keys as above, prefixed by the class name
+(``{class}/{case}/{kind}/{dtype}/...``).  Its ``meta`` also records, per
+refused setting (Adamax, Ftrl, AMSGrad), the error TensorFlow raises, dense
+and sparse.  Regenerate it with ``tools/make_tf_fixtures.py complex``.
 """
 import json
 import os
@@ -326,6 +334,116 @@ def make_experimental_schedules_file():
     print(f"{path}: {len(EXPERIMENTAL)} schedules")
 
 
+COMPLEX_STEPS = 6
+COMPLEX_CHECKPOINTS = (1, 6)
+COMPLEX_DTYPES = ("complex64", "complex128")
+COMPLEX_CASES = {
+    "SGD": {"lr": {"learning_rate": 0.1},
+            "momentum": {"learning_rate": 0.05, "momentum": 0.9},
+            "nesterov": {"learning_rate": 0.05, "momentum": 0.9, "nesterov": True}},
+    "Adam": {"default": {},
+             "betas": {"learning_rate": 0.02, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-3}},
+    "Adadelta": {"default": {},
+                 "custom": {"learning_rate": 1.0, "rho": 0.9, "epsilon": 1e-6}},
+    "Adagrad": {"default": {},
+                "custom": {"learning_rate": 0.1, "initial_accumulator_value": 0.5,
+                           "epsilon": 1e-5}},
+    "Nadam": {"default": {},
+              "custom": {"learning_rate": 0.01, "beta_1": 0.85, "beta_2": 0.99,
+                         "epsilon": 1e-5}},
+    "RMSprop": {"default": {},
+                "centered": {"learning_rate": 0.01, "centered": True},
+                "momentum": {"learning_rate": 0.01, "momentum": 0.9},
+                "centered_momentum": {"learning_rate": 0.01, "momentum": 0.5,
+                                      "centered": True, "rho": 0.8}},
+}
+COMPLEX_REFUSED = {"Adamax": {}, "Ftrl": {}, "Adam_amsgrad": {"amsgrad": True}}
+
+
+def complex_normal(rng, shape, dtype):
+    return (rng.normal(size=shape) + 1j * rng.normal(size=shape)).astype(dtype)
+
+
+def make_complex_gradients(rng, kind, dtype):
+    """As `make_gradients`, with complex values."""
+    grads = {}
+    for var, shape in SHAPES.items():
+        if kind == "dense" or (kind == "csr" and var == "bias"):
+            grads[var] = complex_normal(rng, shape, dtype) * 0.3
+        elif kind == "sparse":
+            size = 6 if var == "table" else 4
+            values = complex_normal(rng, (size,) + shape[1:], dtype) * 0.3
+            grads[var] = (values, sparse_indices(rng, shape[0], size))
+        else:
+            dense = complex_normal(rng, shape, dtype) * 0.3
+            dense[rng.random(shape[0]) < 0.5] = 0
+            grads[var] = ("csr", dense)
+    return grads
+
+
+def run_complex(class_name, case, kwargs, kind, dtype, out):
+    key = f"complex/{class_name}/{case}/{kind}/{dtype}"
+    rng = np.random.default_rng(zlib.crc32(key.encode()))
+    prefix = f"{class_name}/{case}/{kind}/{dtype}"
+    init = {v: complex_normal(rng, s, dtype) * 0.5 for v, s in SHAPES.items()}
+    variables = {v: tf.Variable(init[v], name=v) for v in SHAPES}
+    for v in SHAPES:
+        out[f"{prefix}/init_{v}"] = init[v]
+    opt = getattr(tf_keras.optimizers.legacy, class_name)(**kwargs)
+    all_grads = []
+    for step in range(1, COMPLEX_STEPS + 1):
+        grads = make_complex_gradients(rng, kind, dtype)
+        all_grads.append(grads)
+        opt.apply_gradients([(to_tf(grads[v], SHAPES[v]), variables[v]) for v in SHAPES])
+        if step in COMPLEX_CHECKPOINTS:
+            for v in SHAPES:
+                out[f"{prefix}/step{step:02d}_{v}"] = variables[v].numpy()
+            for i, w in enumerate(opt.get_weights()):
+                out[f"{prefix}/step{step:02d}_weights_{i}"] = np.asarray(w)
+    store_gradients(out, prefix, all_grads)
+    return [w.name for w in opt.weights]
+
+
+def complex_refusal(class_name, kwargs, kind, dtype):
+    """The error TensorFlow raises for one step of ``class_name`` on a complex variable."""
+    var = tf.Variable(np.ones((3, 2), dtype))
+    values = tf.constant(np.ones((2, 2), dtype))
+    grad = (tf.constant(np.ones((3, 2), dtype)) if kind == "dense" else
+            tf.IndexedSlices(values, tf.constant([0, 0], tf.int64),
+                             tf.constant([3, 2], tf.int64)))
+    try:
+        getattr(tf_keras.optimizers.legacy, class_name)(**kwargs).apply_gradients(
+            [(grad, var)])
+    except Exception as exc:  # noqa: BLE001 (what TensorFlow raises is the record)
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+    return None
+
+
+def make_complex_file():
+    out = {}
+    meta = {"tensorflow": tf.__version__, "tf_keras": tf_keras.__version__,
+            "steps": COMPLEX_STEPS, "checkpoints": list(COMPLEX_CHECKPOINTS),
+            "kinds": list(KINDS), "dtypes": list(COMPLEX_DTYPES), "cases": {}, "refused": {}}
+    for class_name, cases in COMPLEX_CASES.items():
+        for case, kwargs in cases.items():
+            for kind in KINDS:
+                for dtype in COMPLEX_DTYPES:
+                    names = run_complex(class_name, case, kwargs, kind, dtype, out)
+            meta["cases"][f"{class_name}/{case}"] = {"class_name": class_name,
+                                                     "kwargs": kwargs, "weight_names": names}
+    for name, kwargs in COMPLEX_REFUSED.items():
+        class_name = name.split("_")[0]
+        meta["refused"][name] = {
+            "class_name": class_name, "kwargs": kwargs,
+            "errors": {f"{kind}/{dtype}": complex_refusal(class_name, kwargs, kind, dtype)
+                       for kind in ("dense", "sparse") for dtype in COMPLEX_DTYPES}}
+    out["meta"] = np.array(json.dumps(meta))
+    path = os.path.join(OUT, "complex.npz")
+    np.savez_compressed(path, **out)
+    print(f"{path}: {len(meta['cases'])} cases, {os.path.getsize(path) / 1e3:.0f} kB, "
+          f"refused {sorted(meta['refused'])}")
+
+
 def poison(grads, var, value):
     """Put ``value`` in the first stored entry of ``grads[var]`` (in place)."""
     grad = grads[var]
@@ -399,7 +517,8 @@ def make_loss_scale_file():
 
 EXTRA_FILES = {"schedules": make_schedules_file,
                "experimental_schedules": make_experimental_schedules_file,
-               "loss_scale_optimizer": make_loss_scale_file}
+               "loss_scale_optimizer": make_loss_scale_file,
+               "complex": make_complex_file}
 
 
 def main(names):
