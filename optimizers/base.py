@@ -876,7 +876,8 @@ class Optimizer:
         ------
         TypeError, ValueError
             For malformed input, naming the variable (`TypeError` for a
-            complex variable this optimizer, like TensorFlow's, cannot update).  All or nothing: every
+            complex variable this optimizer, like TensorFlow's, cannot
+            update).  All or nothing: every
             gradient, hyperparameter and constraint is checked (and user
             callbacks run) before anything changes, so a rejected call
             leaves variables, slots, hyperparameters and `iterations` as
