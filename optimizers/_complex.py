@@ -60,6 +60,8 @@ def check_complex(opt, declaration, pairs):
 def check_clipping(opt, pairs):
     """TensorFlow's clipping orders or compares real numbers only: with a
     clipping argument set, a complex gradient is a `TypeError`."""
+    if opt.clipvalue is None and opt.clipnorm is None and opt.global_clipnorm is None:
+        return
     clipping = [f"{name}={value}" for name, value in (
         ("clipvalue", opt.clipvalue), ("clipnorm", opt.clipnorm),
         ("global_clipnorm", opt.global_clipnorm)) if value is not None]
