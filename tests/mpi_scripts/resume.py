@@ -23,6 +23,12 @@ FACTORIES = {
     "ftrl": lambda: optimizers.Ftrl(0.1, l1_regularization_strength=0.01),
     "momentum": lambda: optimizers.SGD(0.1, momentum=0.9, decay=0.01),
     "nadam": lambda: optimizers.Nadam(0.01),
+    # Keras 3's extras: accumulators and moving averages go through the
+    # aggregator, checkpoints and the broadcast as every other state does
+    "lazyadam-ema-accumulation": lambda: optimizers.LazyAdam(
+        0.01, use_ema=True, ema_momentum=0.9, gradient_accumulation_steps=2),
+    "adagrad-ema-overwrite": lambda: optimizers.Adagrad(
+        0.1, use_ema=True, ema_momentum=0.5, ema_overwrite_frequency=2),
 }
 failures = []
 
