@@ -21,11 +21,12 @@ from .nadam import Nadam
 from .partial_rowwise_adam import PartialRowwiseAdam
 from .rmsprop import RMSprop
 from .sparse import IndexedSlices
+from ._sysinfo import show_config
 from .threads import get_num_threads, set_num_threads
 from .variables import DType, Variable
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RowwiseAdagrad", "Adadelta", "Adamax", "Adam", "LazyAdam", "AdamW", "RMSprop", "Ftrl", "Nadam", "PartialRowwiseAdam", "Variable", "DType", "IndexedSlices", "get", "serialize",
-           "deserialize", "register", "schedules", "constraints", "get_num_threads", "set_num_threads", "Checkpoint", "CheckpointManager",
+           "deserialize", "register", "schedules", "constraints", "get_num_threads", "set_num_threads", "show_config", "Checkpoint", "CheckpointManager",
            "CheckpointError"]
 
 from ._version import __version__  # noqa: F401  (re-exported)
