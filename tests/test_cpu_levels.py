@@ -122,16 +122,17 @@ def test_every_cpu_level_gives_the_same_bits(tmp_path):
         pytest.skip("this machine runs one CPU level only; nothing to compare")
 
 
-def _import_error(level):
+def _import_error(level, cwd):
+    # From a folder without the source tree: the installed package is imported.
     env = dict(os.environ, OPTIMIZERS_CPU_LEVEL=level)
-    proc = subprocess.run([sys.executable, "-c", "import optimizers"], env=env,
+    proc = subprocess.run([sys.executable, "-c", "import optimizers"], env=env, cwd=str(cwd),
                           capture_output=True, text=True, timeout=120)
     return proc.returncode, proc.stderr
 
 
 @pytest.mark.parametrize("value", ["x86-64-v5", "avx2", "BASELINE"])
-def test_an_unknown_level_is_an_error_naming_the_variable_and_the_levels(value):
-    code, err = _import_error(value)
+def test_an_unknown_level_is_an_error_naming_the_variable_and_the_levels(value, tmp_path):
+    code, err = _import_error(value, tmp_path)
     assert code != 0
     assert "RuntimeError" in err and "OPTIMIZERS_CPU_LEVEL" in err
     assert "auto, baseline, x86-64-v3, x86-64-v4" in err
