@@ -1,4 +1,4 @@
-"""`show_config`: how this installation of :mod:`optimizers` runs here."""
+"""`show_config`: how this installation of ``optimizers`` runs here."""
 import platform
 import sys
 
@@ -38,7 +38,7 @@ def show_config(mode="stdout"):
     installation was built for and those this CPU runs, whether the kernels
     have OpenMP and how many threads they use (`get_num_threads`), and the
     versions of Python, NumPy and SciPy.  The environment variable
-    ``OPTIMIZERS_CPU_LEVEL`` forces a level (read once, when :mod:`optimizers`
+    ``OPTIMIZERS_CPU_LEVEL`` forces a level (read once, when ``optimizers``
     is imported).
 
     Parameters
