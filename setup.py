@@ -157,11 +157,10 @@ class BuildExt(build_ext):
             if getattr(ext, "cpu_level", None):
                 # The same generated C as the baseline module, compiled from a
                 # copy in a folder of its own so the object files do not clash.
-                src = ext.sources[0]
                 copy = os.path.join(self.build_temp, ext.name.split(".")[-2],
-                                    os.path.basename(src))
+                                    os.path.basename(ext.c_source))
                 os.makedirs(os.path.dirname(copy), exist_ok=True)
-                shutil.copy2(src, copy)
+                shutil.copy2(ext.c_source, copy)
                 ext.sources = [copy]
         super().build_extensions()
 
@@ -205,6 +204,7 @@ def extensions():
                 define_macros=list(ext.define_macros), extra_compile_args=list(flags),
                 depends=list(ext.sources))
             variant.cpu_level = name
+            variant.c_source = ext.sources[0]
             variants.append(variant)
     return exts + variants
 
