@@ -23,6 +23,7 @@ from .rmsprop import RMSprop
 from . import mixed_precision
 from .mixed_precision import LossScaleOptimizer
 from .sparse import IndexedSlices
+from ._sysinfo import show_config
 from .threads import get_num_threads, set_num_threads
 from .variables import DType, Variable
 
@@ -30,7 +31,8 @@ __all__ = ["Optimizer", "SGD", "Adagrad", "RowwiseAdagrad", "Adadelta", "Adamax"
            "LazyAdam", "AdamW", "RMSprop", "Ftrl", "Nadam", "PartialRowwiseAdam",
            "LossScaleOptimizer", "Variable", "DType", "IndexedSlices", "get", "serialize",
            "deserialize", "register", "schedules", "constraints", "mixed_precision",
-           "get_num_threads", "set_num_threads", "Checkpoint", "CheckpointManager",
+           "get_num_threads", "set_num_threads", "show_config", "Checkpoint",
+           "CheckpointManager",
            "CheckpointError"]
 
 from ._version import __version__  # noqa: F401  (re-exported)
