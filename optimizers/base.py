@@ -987,21 +987,17 @@ class Optimizer:
             marks.fill(2)
             return
         rows, summed = self._summed_rows(grad, acc.shape)
-        acc2 = as_rows(acc.reshape((marks.size,) + acc.shape[1:]))
+        acc2 = as_rows(acc)
         acc2[rows] = summed + acc2[rows]
         marks[rows] = np.maximum(marks[rows], 1)
 
     def _summed_rows(self, grad, shape):
-        """``(rows, values)`` of an `IndexedSlices`: repeats summed left to right,
-        values 2-D in the variable's dtype."""
-        n = shape[0] if shape else 1
+        """``(rows, values)`` of an `IndexedSlices` for a variable of ``shape``:
+        repeats summed left to right, values 2-D."""
         values = as_rows(grad.values, len(grad.indices))
         if grad._unique:
             return grad.indices, values
-        if values.dtype == np.float16:          # the summing kernel is float32/64
-            rows, summed = self._row_slots.dedup(values.astype(np.float32), grad.indices, n)
-            return rows, summed.astype(np.float16)
-        return self._row_slots.dedup(values, grad.indices, n)
+        return self._row_slots.dedup(values, grad.indices, shape[0] if shape else 1)
 
     def _accumulated_mean(self, grad, var):
         """``(grad + accumulated) / k`` for the update call: an ndarray if any
@@ -1013,11 +1009,11 @@ class Optimizer:
             if type(grad) is IndexedSlices:
                 rows, summed = self._summed_rows(grad, acc.shape)
                 dense = np.zeros_like(acc)
-                as_rows(dense.reshape((marks.size,) + acc.shape[1:]))[rows] = summed
+                as_rows(dense)[rows] = summed
                 grad = dense
             return (grad + acc) / k
         held = np.flatnonzero(marks)
-        acc2 = as_rows(acc.reshape((marks.size,) + acc.shape[1:]))
+        acc2 = as_rows(acc)
         both = IndexedSlices._checked(
             np.concatenate([as_rows(grad.values, len(grad.indices)), acc2[held]]),
             np.concatenate([grad.indices.astype(np.int64), held]), acc.shape)
@@ -1039,7 +1035,7 @@ class Optimizer:
                 marks.fill(0)
             else:
                 held = np.flatnonzero(marks)
-                as_rows(acc.reshape((marks.size,) + acc.shape[1:]))[held] = 0
+                as_rows(acc)[held] = 0
                 marks[held] = 0
 
     # ------------------------------------------------------------------ #
@@ -1071,11 +1067,8 @@ class Optimizer:
         return None
 
     def _ema_views(self, var):
-        arr = as_array(var)
-        n = arr.shape[0] if arr.ndim else 1
         slots = self._slots[self._slot_key(var)]
-        return (as_rows(arr.reshape((n,) + arr.shape[1:])),
-                as_rows(as_array(slots["average"]).reshape((n,) + arr.shape[1:])),
+        return (as_rows(as_array(var)), as_rows(as_array(slots["average"])),
                 as_array(slots["average_step"]))
 
     def _catch_up(self, var, rows, upto):
@@ -1388,9 +1381,10 @@ class Optimizer:
     def _apply_update(self, grad, var, apply_state):
         if type(grad) is IndexedSlices and _sparse_rule(type(self)):
             arr = as_array(var)
-            indices, values = grad.indices, as_rows(grad.values, len(grad.indices))
-            if not grad._unique and self._sparse_sums_repeats():
-                indices, values = self._row_slots.dedup(values, indices, arr.shape[0])
+            if self._sparse_sums_repeats():
+                indices, values = self._summed_rows(grad, arr.shape)
+            else:
+                indices, values = grad.indices, as_rows(grad.values, len(grad.indices))
             c = apply_state[(DEVICE, compute_dtype(arr.dtype))]
             if arr.dtype.kind == "c":
                 self._complex_sparse_rows(c, var, indices, values)

@@ -107,12 +107,8 @@ class PartialRowwiseAdam(Optimizer):
 
     def _row_views(self, var):
         """2-D ``(N, width)`` views of the variable and ``m``, 1-D ``v``."""
-        arr = as_array(var)
-        n = 1 if arr.ndim == 0 else arr.shape[0]
-        m = as_array(self.get_slot(var, "m"))
-        v = as_array(self.get_slot(var, "v"))
-        return (as_rows(arr.reshape((n,) + arr.shape[1:])),
-                as_rows(m.reshape((n,) + m.shape[1:])), v)
+        return (as_rows(as_array(var)), as_rows(as_array(self.get_slot(var, "m"))),
+                as_array(self.get_slot(var, "v")))
 
     def _resource_apply_dense(self, grad, var, apply_state=None):
         c = self._coefficients(var, apply_state)

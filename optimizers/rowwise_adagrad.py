@@ -84,9 +84,8 @@ class RowwiseAdagrad(Adagrad):
     def _resource_apply_dense(self, grad, var, apply_state=None):
         coef = self._coefficients(var, apply_state)
         arr = as_array(var)
-        n = 1 if arr.ndim == 0 else arr.shape[0]             # a scalar is one row
-        w = as_rows(arr.reshape((n,) + arr.shape[1:]))
-        acc = as_array(self.get_slot(var, "accumulator")).reshape(n)
+        w = as_rows(arr)                                     # a scalar is one row
+        acc = as_array(self.get_slot(var, "accumulator")).reshape(len(w))
         g = as_rows(np.ascontiguousarray(grad, dtype=arr.dtype).reshape(w.shape))
         rowwise_adagrad_all(w, acc, g, coef["lr_t"], coef["epsilon"], threads_for(w.size))
 

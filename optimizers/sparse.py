@@ -361,6 +361,9 @@ class RowSlotMap:
             self._map = np.full(n_rows, -1, dtype=np.int32)
         if values.dtype.kind == "c":
             return _dedup_complex(indices, values, self._map)
+        if values.dtype == np.float16:      # summed in float32, rounded once
+            unique, summed = dedup_rows(indices, values.astype(np.float32), self._map)
+            return unique, summed.astype(np.float16)
         return dedup_rows(indices, values, self._map)
 
 
@@ -375,10 +378,14 @@ def _dedup_complex(indices, values, row_map):
 def as_rows(array, n_rows=None):
     """View ``array`` as 2-D ``(n_rows, row width)`` without copying.
 
-    ``n_rows`` defaults to ``array.shape[0]``; pass it for a values block
-    whose leading dimension is the number of indices.
+    ``n_rows`` defaults to ``array.shape[0]`` (a 0-d array is one row of
+    width 1); pass it for a values block whose leading dimension is the
+    number of indices.
     """
-    n = array.shape[0] if n_rows is None else n_rows
+    if n_rows is None:
+        n = array.shape[0] if array.ndim else 1
+    else:
+        n = n_rows
     width = 1
     for d in array.shape[1:]:
         width *= d
