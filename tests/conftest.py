@@ -1,5 +1,7 @@
 """Shared fixtures: float dtypes and a snapshot of optimizer state."""
 import os
+import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -17,6 +19,21 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 @pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
 def dtype(request):
     return np.dtype(request.param)
+
+
+def mpiexec():
+    """The ``mpiexec`` to run two-rank checks with; skips the test when mpi4py or
+    an ``mpiexec`` is missing."""
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        pytest.skip('mpi4py is not installed (pip install "optimizers[mpi]")')
+    exe = shutil.which("mpiexec", path=os.path.dirname(sys.executable) + os.pathsep
+                       + os.environ.get("PATH", ""))
+    if exe is None:
+        pytest.skip('no mpiexec found (the mpich wheel of pip install "optimizers[mpi]" '
+                    "provides one)")
+    return exe
 
 
 def snapshot(opt, variables):

@@ -8,7 +8,6 @@ import builtins
 import importlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 
@@ -17,6 +16,8 @@ import pytest
 
 import optimizers
 from optimizers import IndexedSlices, Variable, distribute
+
+from conftest import mpiexec
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TIMEOUT = 120          # seconds; each run takes a few
@@ -28,17 +29,6 @@ def _have_mpi4py():
     except ImportError:
         return False
     return True
-
-
-def _mpiexec():
-    if not _have_mpi4py():
-        pytest.skip('mpi4py is not installed (pip install "optimizers[mpi]")')
-    exe = shutil.which("mpiexec", path=os.path.dirname(sys.executable) + os.pathsep
-                       + os.environ.get("PATH", ""))
-    if exe is None:
-        pytest.skip('no mpiexec found (the mpich wheel of pip install "optimizers[mpi]" '
-                    "provides one)")
-    return exe
 
 
 def _run(*args, ranks=2):
@@ -53,7 +43,7 @@ def _run(*args, ranks=2):
     env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in [env.get("PYTHONPATH")] if p])
     command = [sys.executable, *args]
     if ranks is not None:
-        command = [_mpiexec(), "-n", str(ranks)] + command
+        command = [mpiexec(), "-n", str(ranks)] + command
     proc = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, env=env,
                           cwd=HERE)
     assert proc.returncode == 0, f"{' '.join(command)}\n{proc.stdout}\n{proc.stderr}"

@@ -10,12 +10,13 @@ test_distribute.py).
 import os
 import pathlib
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
 
 import pytest
+
+from conftest import mpiexec
 
 DOCS = pathlib.Path(__file__).resolve().parent.parent / "docs"
 INDEX, GUIDE = DOCS / "index.rst", DOCS / "guide.rst"
@@ -73,19 +74,6 @@ def _params(path):
             for title, code in examples(path)]
 
 
-def _mpiexec():
-    try:
-        import mpi4py  # noqa: F401
-    except ImportError:
-        pytest.skip('mpi4py is not installed (pip install "optimizers[mpi]")')
-    exe = shutil.which("mpiexec", path=os.path.dirname(sys.executable) + os.pathsep
-                       + os.environ.get("PATH", ""))
-    if exe is None:
-        pytest.skip('no mpiexec found (the mpich wheel of pip install "optimizers[mpi]" '
-                    "provides one)")
-    return exe
-
-
 def run_under_mpiexec(code, folder):
     """Save ``code`` as the file its first line names and run it as that line says."""
     ranks, filename = MPI_COMMAND.match(code.splitlines()[0]).groups()
@@ -95,7 +83,7 @@ def run_under_mpiexec(code, folder):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     root = os.path.dirname(os.path.dirname(os.path.abspath(optimizers.__file__)))
     env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in [env.get("PYTHONPATH")] if p])
-    command = [_mpiexec(), "-n", ranks, sys.executable, filename]
+    command = [mpiexec(), "-n", ranks, sys.executable, filename]
     proc = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env,
                           cwd=folder)
     assert proc.returncode == 0, f"{' '.join(command)}\n{proc.stdout}\n{proc.stderr}"

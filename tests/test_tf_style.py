@@ -14,6 +14,7 @@ from optimizers import DType, IndexedSlices, Variable
 def test_dtype_is_a_numpy_dtype_with_tensorflow_attributes():
     v = Variable(np.zeros((2, 3), np.float64))
     d = v.dtype
+    assert isinstance(d, DType)
     assert d == np.float64 and d == "float64" and d == np.dtype("float64")
     assert np.dtype("float64") == d and not (d != np.float64) and d != np.float32
     assert hash(d) == hash(np.dtype("float64"))
