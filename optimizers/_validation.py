@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 
-from .sparse import IndexedSlices, is_sparse, to_indexed_slices
+from .sparse import IndexedSlices, check_indexed_slices, is_sparse, to_indexed_slices
 from .variables import Variable, as_array, var_name
 
 __all__ = ["filter_empty_gradients", "check_variable", "check_gradient", "check_pairs"]
@@ -103,6 +103,8 @@ def check_gradient(grad, var, arr):
             and grad.flags.c_contiguous):
         return grad                                  # the common case, checked fast
     name = var_name(var)
+    if type(grad) is IndexedSlices:
+        return IndexedSlices._checked(*check_indexed_slices(grad, arr, name), arr.shape)
     if is_sparse(grad):
         return to_indexed_slices(grad, arr, name)
     if isinstance(grad, (str, bytes, dict, set)):

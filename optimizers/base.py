@@ -225,6 +225,27 @@ def _complex_declaration(cls):
     return None
 
 
+class _Hyperparameter:
+    """Class attribute that reads the hyperparameter ``name`` of an instance
+    (what `Optimizer._get_hyper` returns); an instance attribute of the same
+    name, or an instance without that hyperparameter, reads as usual."""
+
+    __slots__ = ("name", "key")
+
+    def __init__(self, name, key=None):
+        self.name, self.key = name, key or name
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        d = obj.__dict__
+        if self.name in d:
+            return d[self.name]
+        if self.key in d.get("_hyper", ()):
+            return obj._get_hyper(self.key)
+        raise AttributeError(f"{type(obj).__name__!r} object has no attribute {self.name!r}")
+
+
 class Optimizer:
     """Base class for optimizers, with TensorFlow 2.4's ``OptimizerV2`` API.
 
@@ -267,6 +288,7 @@ class Optimizer:
     """
 
     _HAS_AGGREGATE_GRAD = False
+    lr = _Hyperparameter("lr", "learning_rate")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -344,6 +366,8 @@ class Optimizer:
         self.__dict__.update(state)
         self.__dict__.update(_lock=threading.RLock(), _scratch=Scratch(),
                              _row_slots=RowSlotMap())
+        for name in self._hyper:
+            self._expose_hyper(name)
 
     def _unknown_keyword_message(self, key):
         """Name the parameters this class takes, and the nearest to ``key``."""
@@ -419,15 +443,16 @@ class Optimizer:
 
     # ------------------------------------------------------------------ #
     # Hyperparameters
-    def __getattr__(self, name):
-        # Only reached when normal lookup fails: route hyperparameter names.
-        hyper = self.__dict__.get("_hyper")
-        if hyper is not None:
-            if name == "lr":
-                name = "learning_rate"
-            if name in hyper:
-                return self._get_hyper(name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    # Hyperparameters read as attributes (``opt.learning_rate``, ``opt.lr``)
+    # go through a `_Hyperparameter` descriptor on the class, installed when a
+    # hyperparameter of that name is first set.  (A ``__getattr__`` would do it
+    # too, but it makes every attribute lookup on the optimizer a slow one.)
+    def _expose_hyper(self, name):
+        cls = type(self)
+        for klass in cls.__mro__:
+            if name in vars(klass):
+                return                 # a hyperparameter attribute, or a name the class uses
+        setattr(cls, name, _Hyperparameter(name))
 
     def __setattr__(self, name, value):
         if name == "lr":
@@ -463,6 +488,8 @@ class Optimizer:
                 f"Hyperparameter `{name}` must be a number, a zero-argument callable or a "
                 f"LearningRateSchedule; received {value!r}.")
         prev = self._hyper.get(name)
+        if prev is None and name not in self._hyper:
+            self._expose_hyper(name)
         if (not isinstance(prev, Variable)
                 or isinstance(value, (schedules.LearningRateSchedule, Variable))):
             self._hyper[name] = value
@@ -810,6 +837,8 @@ class Optimizer:
         """Learning rate of this step in ``var_dtype``: schedule, then legacy decay."""
         dtype = compute_dtype(var_dtype)
         lr = self._get_hyper("learning_rate", dtype)
+        if type(lr) is dtype.type and not self._initial_decay > 0.0:
+            return lr                                # a number: the common case
         step = dtype.type(self._call_count())
         if isinstance(lr, schedules.LearningRateSchedule):
             try:
@@ -825,11 +854,12 @@ class Optimizer:
 
     def _prepare(self, var_list):
         """Compute per-dtype coefficients once for this step."""
-        keys = {(DEVICE, compute_dtype(as_array(v).dtype)) for v in var_list}
+        dtypes = {compute_dtype(as_array(v).dtype) for v in var_list}
         apply_state = {}
-        for key in sorted(keys, key=lambda key: key[1].itemsize):
-            apply_state[key] = {}
-            self._prepare_local(key[0], key[1], apply_state)
+        for dtype in (dtypes if len(dtypes) == 1 else
+                      sorted(dtypes, key=lambda dtype: dtype.itemsize)):
+            apply_state[(DEVICE, dtype)] = {}
+            self._prepare_local(DEVICE, dtype, apply_state)
         return apply_state
 
     def _prepare_local(self, var_device, var_dtype, apply_state):
@@ -952,7 +982,7 @@ class Optimizer:
                 (self._step_count() + 1) % self.ema_overwrite_frequency == 0:
             self._overwrite_with_averages(self._averaged_variables(), self._call_count() + 1)
         count = self._iterations._value
-        np.add(count, 1, out=count)
+        count[()] += 1          # (a scalar add: np.add on a 0-d array costs 10x more)
 
     def _checked_pairs(self, grads_and_vars, aggregate, transform=True):
         """Filter, check, aggregate, clip and transform; check what came back.

@@ -1,4 +1,8 @@
 """The base class, method by method (TensorFlow 2.4 ``OptimizerV2`` semantics)."""
+import pickle
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -110,6 +114,40 @@ def test_lr_alias_and_dir():
     opt.lr = 0.2
     assert float(opt.learning_rate) == np.float32(0.2)
     assert {"lr", "learning_rate", "momentum", "decay"} <= set(dir(opt))
+
+
+def test_hyperparameters_of_a_subclass_read_as_attributes():
+    class Custom(Optimizer):
+        def __init__(self, name="custom", **kwargs):
+            super().__init__(name, **kwargs)
+            self._set_hyper("foo_rate", 0.25)
+            self.plain = 3
+
+        def _resource_apply_dense(self, grad, var, apply_state=None):
+            var.assign_sub(grad * self._get_hyper("foo_rate", var.dtype))
+
+    opt = Custom()
+    assert opt.foo_rate == 0.25 and opt.plain == 3
+    opt.foo_rate = 0.5
+    assert opt.foo_rate == 0.5
+    with pytest.raises(AttributeError, match="'Custom' object has no attribute 'lr'"):
+        opt.lr
+    with pytest.raises(AttributeError, match="no attribute 'bar'"):
+        opt.bar
+    assert not hasattr(SGD(), "foo_rate")         # only where it is a hyperparameter
+    # an instance attribute of the same name is read as usual
+    other = Custom()
+    other.__dict__["foo_rate"] = "mine"
+    assert other.foo_rate == "mine"
+
+
+def test_hyperparameters_read_as_attributes_after_unpickling_in_a_new_process(tmp_path):
+    # No SGD is made in the new process before the unpickled one.
+    code = ("import pickle, sys; opt = pickle.loads(sys.stdin.buffer.read()); "
+            "print(float(opt.momentum), float(opt.lr))")
+    out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(SGD(0.2, 0.5)),
+                         capture_output=True, check=True, cwd=tmp_path).stdout.decode().split()
+    assert [float(x) for x in out] == [0.5, float(np.float32(0.2))]
 
 
 def test_reading_a_hyper_creates_float32_variables_not_in_weights():
