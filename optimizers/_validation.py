@@ -29,11 +29,13 @@ def _pairs(grads_and_vars, source):
             f"{source} must be an iterable of (gradient, variable) pairs; received "
             f"{type(grads_and_vars).__name__}.") from None
     for i, item in enumerate(items):
-        if not isinstance(item, (tuple, list)) or len(item) != 2:
-            raise TypeError(
-                f"Element {i} of {source} is not a (gradient, variable) pair; received "
-                f"{type(item).__name__}.")
-    return [tuple(item) for item in items]
+        if type(item) is not tuple or len(item) != 2:
+            if not isinstance(item, (tuple, list)) or len(item) != 2:
+                raise TypeError(
+                    f"Element {i} of {source} is not a (gradient, variable) pair; received "
+                    f"{type(item).__name__}.")
+            items[i] = tuple(item)
+    return items
 
 
 def filter_empty_gradients(grads_and_vars, source="`grads_and_vars`"):
@@ -43,7 +45,7 @@ def filter_empty_gradients(grads_and_vars, source="`grads_and_vars`"):
     variables, when only some are.
     """
     items = _pairs(grads_and_vars, source)
-    kept = [(g, v) for g, v in items if g is not None]
+    kept = [pair for pair in items if pair[0] is not None]
     if items and not kept:
         names = [var_name(v) for _, v in items]
         raise ValueError(f"No gradients provided for any variable: {names}.")

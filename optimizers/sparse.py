@@ -382,6 +382,8 @@ def as_rows(array, n_rows=None):
     width 1); pass it for a values block whose leading dimension is the
     number of indices.
     """
+    if array.ndim == 2 and (n_rows is None or n_rows == array.shape[0]):
+        return array
     if n_rows is None:
         n = array.shape[0] if array.ndim else 1
     else:
