@@ -83,8 +83,7 @@ class Adagrad(Optimizer):
         if epsilon is None:
             epsilon = 1e-7
         super().__init__(name, **kwargs)
-        self._set_hyper("learning_rate", kwargs.get("lr", learning_rate))
-        self._set_hyper("decay", self._initial_decay)
+        self._set_hypers(kwargs.get("lr", learning_rate))
         self._initial_accumulator_value = initial_accumulator_value
         self.epsilon = default_epsilon(epsilon)
 

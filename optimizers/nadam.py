@@ -87,10 +87,7 @@ class Nadam(Optimizer):
                 "The Nadam optimizer does not support "
                 "tf.keras.optimizers.LearningRateSchedules as the learning rate.")
         super().__init__(name, **kwargs)
-        self._set_hyper("learning_rate", learning_rate)
-        self._set_hyper("decay", self._initial_decay)
-        self._set_hyper("beta_1", beta_1)
-        self._set_hyper("beta_2", beta_2)
+        self._set_hypers(learning_rate, beta_1=beta_1, beta_2=beta_2)
         self.epsilon = default_epsilon(epsilon)
         self._m_cache = None
         self._m_cache_read = None
