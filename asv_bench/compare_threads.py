@@ -1,40 +1,102 @@
-"""embedding-1Mx64-zipf16k (S1) rows-only steps with one and two threads, interleaved to share the noise.
+"""Default threads against one thread, for every S1/S2/C1/D1 step, idle and with busy cores.
 
-    python asv_bench/compare_threads.py
+    python asv_bench/compare_threads.py                    # idle, then busy
+    python asv_bench/compare_threads.py --modes busy --workloads S2,C1 --optimizers sgd
 
-Prints min and median ms of 40 steps per setting and the speed-up of the
-medians.  Results are bit-identical for any thread count (tests check it).
+For each step three settings are timed, interleaved in rounds within one
+process so that they share the noise of the machine:
+
+``1``        ``set_num_threads(1)``
+``default``  ``set_num_threads(None)``: the library's default (adaptive)
+``fixed``    ``set_num_threads(None, adaptive=False)``: every large call on
+             all of OpenMP's threads (the default before the adaptive policy)
+
+``busy`` runs one busy-loop process per other core while it measures (a
+laptop or a shared server with other work).  Printed: medians in ms and the
+ratios ``default / 1`` and ``fixed / 1`` (above 1: slower than one thread).
+Results are bit-identical for any thread count (tests check it).
 """
+import argparse
 import os
+import statistics
+import subprocess
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import optimizers  # noqa: E402
-from benchmarks.common import create_slots, make_optimizer, sparse_step  # noqa: E402
+from benchmarks.common import (OPTIMIZERS, create_slots, csr_step, dense_step,  # noqa: E402
+                               make_optimizer, sparse_step)
+
+SETTINGS = {"1": (1, None), "default": (None, None), "fixed": (None, False)}
+
+
+def pairs_of(workload):
+    if workload in ("S1", "S2"):
+        var, grad = sparse_step(workload)
+        return [(grad, var)]
+    if workload == "C1":
+        var, grad = csr_step()
+        return [(grad, var)]
+    variables, grads = dense_step(workload)
+    return list(zip(grads, variables))
+
+
+def measure(workload, name, rounds, steps):
+    """{setting: median ms} of ``rounds`` x ``steps`` steps per setting, interleaved."""
+    pairs = pairs_of(workload)
+    opt = make_optimizer(name)
+    create_slots(opt, [v for _, v in pairs])
+    times = {k: [] for k in SETTINGS}
+    for r in range(rounds + 1):                   # round 0 warms up (not kept)
+        for setting, (n, adaptive) in SETTINGS.items():
+            optimizers.set_num_threads(n, adaptive=adaptive)
+            for _ in range(steps):
+                start = time.perf_counter()
+                opt.apply_gradients(pairs)
+                if r:
+                    times[setting].append(time.perf_counter() - start)
+    optimizers.set_num_threads(None)
+    return {k: 1e3 * statistics.median(v) for k, v in times.items()}
+
+
+def busy_loops(n):
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
 
 
 def main():
-    print("| optimizer | 1 thread ms (min / median) | 2 threads ms (min / median) | speed-up |")
-    print("|---|---|---|---|")
-    for name in ["sgd", "momentum", "adagrad", "lazy_adam", "ftrl"]:
-        var, grad = sparse_step("S1")
-        opt = make_optimizer(name)
-        create_slots(opt, [var])
-        times = {1: [], 2: []}
-        for _ in range(4):
-            for threads in (1, 2):
-                optimizers.set_num_threads(threads)
-                for _ in range(10):
-                    start = time.perf_counter()
-                    opt.apply_gradients([(grad, var)])
-                    times[threads].append(time.perf_counter() - start)
-        optimizers.set_num_threads(None)
-        ms = {k: (1e3 * np.min(v), 1e3 * np.median(v)) for k, v in times.items()}
-        print(f"| {name} | {ms[1][0]:.3f} / {ms[1][1]:.3f} | {ms[2][0]:.3f} / {ms[2][1]:.3f} | "
-              f"{ms[1][1] / ms[2][1]:.2f}x |")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modes", default="idle,busy")
+    parser.add_argument("--workloads", default="S1,S2,C1,D1")
+    parser.add_argument("--optimizers", default=",".join(OPTIMIZERS))
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=8)
+    args = parser.parse_args()
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"cores {cores}; default threads {optimizers.get_num_threads()}; "
+          f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY', '-')} "
+          f"GOMP_SPINCOUNT={os.environ.get('GOMP_SPINCOUNT', '-')}")
+    for mode in args.modes.split(","):
+        others = busy_loops(cores - 1) if mode == "busy" else []
+        try:
+            print(f"\n{mode}" + (f" ({len(others)} busy-loop processes)" if others else ""))
+            print("| step | 1 thread ms | default ms | fixed ms | default / 1 | fixed / 1 |")
+            print("|---|---|---|---|---|---|")
+            worst = 0.0
+            for workload in args.workloads.split(","):
+                steps = max(2, args.steps // 4) if workload == "D1" else args.steps
+                for name in args.optimizers.split(","):
+                    ms = measure(workload, name, args.rounds, steps)
+                    ratio = ms["default"] / ms["1"]
+                    worst = max(worst, ratio)
+                    print(f"| {workload} {name} | {ms['1']:.3f} | {ms['default']:.3f} | "
+                          f"{ms['fixed']:.3f} | {ratio:.2f} | {ms['fixed'] / ms['1']:.2f} |",
+                          flush=True)
+            print(f"worst default / 1: {worst:.2f}")
+        finally:
+            for p in others:
+                p.kill()
+                p.wait()
 
 
 if __name__ == "__main__":
