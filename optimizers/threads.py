@@ -20,7 +20,8 @@ Policy
   (``perf_counter_ns`` before and after the kernel, see `timed`); a choice's
   estimate is the median of its last `SAMPLES` times per element, so one
   slow call (the process preempted) does not switch, two do.  At first each
-  choice is timed `WARMUP_CALLS` times, alternately.  While one thread is the
+  choice is timed `WARMUP_CALLS` times, alternately, unless the team is
+  `SLOW_TEAM` times slower than one thread.  While one thread is the
   faster choice only one call in `ONE_THREAD_TIMING_EVERY` is timed.
 * The slower choice is tried again now and then, on a time budget: each call
   on the faster choice adds `PROBE_FRACTION` of its estimated time to the
@@ -67,6 +68,9 @@ PROBE_FRACTION = 0.03
 # being preempted, does not switch the choice; two do).
 WARMUP_CALLS = 3
 SAMPLES = 3
+
+# A team this many times slower than one thread ends the warm-up at once.
+SLOW_TEAM = 2.0
 
 _num_threads = None
 _adaptive = True
@@ -248,7 +252,10 @@ def _record(est, threads, ns, n_elements, probe):
     if len(samples) > SAMPLES:
         del samples[0]
     if len(others) < WARMUP_CALLS or len(samples) < WARMUP_CALLS:
-        return
+        # Warming up; a team twice as slow as one thread is not tried again
+        # (on a busy machine each try can cost 10 to 100 one-thread calls).
+        if not (team and others and samples[-1] > SLOW_TEAM * min(others)):
+            return
     mine, theirs = _median(samples), _median(others)
     if probe:
         # Paid from the budget: what the probe cost beyond the other choice.
