@@ -69,8 +69,10 @@ PROBE_FRACTION = 0.03
 WARMUP_CALLS = 3
 SAMPLES = 3
 
-# A team this many times slower than one thread ends the warm-up at once.
-SLOW_TEAM = 2.0
+# A team this many times slower than one thread ends the warm-up at once
+# (a busy core makes it 10 to 100 times slower; twice is within the noise of
+# a loaded machine).
+SLOW_TEAM = 4.0
 
 _num_threads = None
 _adaptive = True
@@ -252,7 +254,7 @@ def _record(est, threads, ns, n_elements, probe):
     if len(samples) > SAMPLES:
         del samples[0]
     if len(others) < WARMUP_CALLS or len(samples) < WARMUP_CALLS:
-        # Warming up; a team twice as slow as one thread is not tried again
+        # Warming up; a team `SLOW_TEAM` times slower is not tried again
         # (on a busy machine each try can cost 10 to 100 one-thread calls).
         if not (team and others and samples[-1] > SLOW_TEAM * min(others)):
             return
