@@ -253,11 +253,12 @@ def _record(est, threads, ns, n_elements, probe):
     samples.append(ns / n_elements)
     if len(samples) > SAMPLES:
         del samples[0]
-    if len(others) < WARMUP_CALLS or len(samples) < WARMUP_CALLS:
-        # Warming up; a team `SLOW_TEAM` times slower is not tried again
-        # (on a busy machine each try can cost 10 to 100 one-thread calls).
-        if not (team and others and samples[-1] > SLOW_TEAM * min(others)):
-            return
+    # While warming up nothing is decided, unless the team is `SLOW_TEAM`
+    # times slower: it is not tried again (on a busy machine each try can
+    # cost 10 to 100 one-thread calls).
+    if ((len(others) < WARMUP_CALLS or len(samples) < WARMUP_CALLS)
+            and not (team and others and samples[-1] > SLOW_TEAM * min(others))):
+        return
     mine, theirs = _median(samples), _median(others)
     if probe:
         # Paid from the budget: what the probe cost beyond the other choice.
