@@ -18,6 +18,7 @@ from collections import defaultdict
 import numpy as np
 
 from . import _complex, clip, schedules
+from . import threads as _threads
 from ._config import plain_configs_in_subclasses, returns_plain
 from ._registry import register
 from ._dense import BLOCK, Scratch, blocks
@@ -1427,8 +1428,10 @@ class Optimizer:
             c = apply_state[(DEVICE, compute_dtype(arr.dtype))]
             if arr.dtype.kind == "c":
                 self._complex_sparse_rows(c, var, indices, values)
-            else:
+            elif arr.size < _threads.PARALLEL_MIN_ELEMENTS:       # one thread, not timed
                 self._sparse_rows(c, var, indices, values)
+            else:
+                _threads.timed(self._sparse_rows, c, var, indices, values)
             return
         dense, sparse, sparse_dup = self._appliers()
         if type(grad) is IndexedSlices:

@@ -6,7 +6,7 @@ from ._validation import default_epsilon
 from .adam import adam_coefficients
 from .base import Optimizer
 from .sparse import as_rows
-from .threads import threads_for
+from .threads import kernel_timer, threads_for
 from .variables import as_array
 
 __all__ = ["PartialRowwiseAdam"]
@@ -111,9 +111,10 @@ class PartialRowwiseAdam(Optimizer):
         c = self._coefficients(var, apply_state)
         w, m, v = self._row_views(var)
         g = grad.reshape(w.shape)
-        partial_rowwise_adam_all(w, m, v, g, c["beta_1"], c["one_minus_beta_1"], c["beta_2"],
-                                 c["one_minus_beta_2"], c["alpha"], c["epsilon"],
-                                 threads_for(w.size))
+        with kernel_timer(partial_rowwise_adam_all):
+            partial_rowwise_adam_all(w, m, v, g, c["beta_1"], c["one_minus_beta_1"], c["beta_2"],
+                                     c["one_minus_beta_2"], c["alpha"], c["epsilon"],
+                                     threads_for(w.size))
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
 

@@ -4,7 +4,7 @@ import numpy as np
 from ._kernels.adagrad import rowwise_adagrad_all, rowwise_adagrad_rows
 from .adagrad import Adagrad
 from .sparse import as_rows
-from .threads import threads_for
+from .threads import kernel_timer, threads_for
 from .variables import as_array
 
 __all__ = ["RowwiseAdagrad"]
@@ -87,7 +87,8 @@ class RowwiseAdagrad(Adagrad):
         w = as_rows(arr)                                     # a scalar is one row
         acc = as_array(self.get_slot(var, "accumulator")).reshape(len(w))
         g = as_rows(np.ascontiguousarray(grad, dtype=arr.dtype).reshape(w.shape))
-        rowwise_adagrad_all(w, acc, g, coef["lr_t"], coef["epsilon"], threads_for(w.size))
+        with kernel_timer(rowwise_adagrad_all):
+            rowwise_adagrad_all(w, acc, g, coef["lr_t"], coef["epsilon"], threads_for(w.size))
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
 
