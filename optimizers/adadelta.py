@@ -120,5 +120,4 @@ class Adadelta(Optimizer):
 
     def _sparse_rows(self, c, var, rows, g):
         w, acc, acc_upd = self._rows(var, "accum_grad", "accum_var")
-        adadelta_rows(w, acc, acc_upd, rows, g, c["lr_t"], c["rho"], c["one_minus_rho"],
-                      c["epsilon"], threads_for(g.size))
+        adadelta_rows(w, acc, acc_upd, rows, g, c, threads_for(g.size))

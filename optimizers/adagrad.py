@@ -121,7 +121,7 @@ class Adagrad(Optimizer):
 
     def _sparse_rows(self, c, var, rows, g):
         w, acc = self._rows(var, "accumulator")
-        adagrad_rows(w, acc, rows, g, c["lr_t"], c["epsilon"], threads_for(g.size))
+        adagrad_rows(w, acc, rows, g, c, threads_for(g.size))
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -112,5 +112,4 @@ class Adamax(Optimizer):
 
     def _sparse_rows(self, c, var, rows, g):
         w, m, v = self._rows(var, "m", "v")
-        adamax_rows(w, m, v, rows, g, c["beta_1"], c["one_minus_beta_1"], c["beta_2"],
-                    c["neg_scaled_lr"], c["epsilon"], threads_for(g.size))
+        adamax_rows(w, m, v, rows, g, c, threads_for(g.size))

@@ -114,7 +114,5 @@ class AdamW(Adam):
 
     def _sparse_rows(self, c, var, rows, g):
         w, m, v, *vhat = self._rows(var, *self._slot_list())
-        adam_lazy_rows(w, m, v, vhat[0] if vhat else v, rows, g, c["beta_1"],
-                       c["one_minus_beta_1"], c["beta_2"], c["one_minus_beta_2"], c["alpha"],
-                       c["epsilon"], c["lr_weight_decay"], bool(self.amsgrad),
-                       threads_for(g.size))
+        adam_lazy_rows(w, m, v, vhat[0] if vhat else None, rows, g, c, c["alpha"],
+                       c["lr_weight_decay"], threads_for(g.size))

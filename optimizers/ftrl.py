@@ -200,6 +200,4 @@ class Ftrl(Optimizer):
 
     def _sparse_rows(self, c, var, rows, g):
         w, acc, lin = self._rows(var, "accumulator", "linear")
-        ftrl_rows(w, acc, lin, rows, g, c["lr_t"], c["l1"], c["two_l2"],
-                  c["two_shrinkage"], c["lr_power"], c["shrinkage"],
-                  np.ndim(var) == 1, threads_for(g.size))
+        ftrl_rows(w, acc, lin, rows, g, c, np.ndim(var) == 1, threads_for(g.size))

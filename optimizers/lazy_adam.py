@@ -74,6 +74,4 @@ class LazyAdam(Adam):
 
     def _sparse_rows(self, c, var, rows, g):
         w, m, v = self._rows(var, "m", "v")
-        adam_lazy_rows(w, m, v, v, rows, g, c["beta_1"], c["one_minus_beta_1"],
-                       c["beta_2"], c["one_minus_beta_2"], c["alpha"], c["epsilon"],
-                       w.dtype.type(0), False, threads_for(g.size))
+        adam_lazy_rows(w, m, v, None, rows, g, c, c["alpha"], 0, threads_for(g.size))

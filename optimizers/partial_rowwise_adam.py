@@ -114,14 +114,10 @@ class PartialRowwiseAdam(Optimizer):
         c = self._coefficients(var, apply_state)
         w, m, v = self._row_views(var)
         g = grad.reshape(w.shape)
-        partial_rowwise_adam_all(w, m, v, g, c["beta_1"], c["one_minus_beta_1"], c["beta_2"],
-                                 c["one_minus_beta_2"], c["alpha"], c["epsilon"],
-                                 threads_for(w.size))
+        partial_rowwise_adam_all(w, m, v, g, c, threads_for(w.size))
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
 
     def _sparse_rows(self, c, var, rows, g):
         w, m, v = self._row_views(var)
-        partial_rowwise_adam_rows(w, m, v, rows, g, c["beta_1"], c["one_minus_beta_1"],
-                                  c["beta_2"], c["one_minus_beta_2"], c["alpha"],
-                                  c["epsilon"], threads_for(g.size))
+        partial_rowwise_adam_rows(w, m, v, rows, g, c, threads_for(g.size))

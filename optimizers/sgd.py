@@ -132,4 +132,4 @@ class SGD(Optimizer):
             sgd_scatter_rows(w, rows, g, c["lr_t"], n_threads)
             return
         v = as_rows(as_array(self.get_slot(var, "momentum")))
-        sgd_momentum_rows(w, v, rows, g, c["lr_t"], c["momentum"], self.nesterov, n_threads)
+        sgd_momentum_rows(w, v, rows, g, c, self.nesterov, n_threads)

@@ -82,7 +82,7 @@ def test_sgd_momentum_rows_matches_numpy(dtype, nesterov):
     exp_accum[rows] = exp_accum[rows] * mu - values * lr
     step = exp_accum[rows] * mu - values * lr if nesterov else exp_accum[rows]
     exp_var[rows] = exp_var[rows] + step
-    sgd_momentum_rows(var, accum, rows, values, lr, mu, nesterov)
+    sgd_momentum_rows(var, accum, rows, values, dict(lr_t=lr, momentum=mu), nesterov)
     assert var.tobytes() == exp_var.tobytes()
     assert accum.tobytes() == exp_accum.tobytes()
 
@@ -99,7 +99,7 @@ def test_kernels_give_the_same_bits_for_any_thread_count(dtype, threads):
         unique, summed = dedup_rows(indices, values, row_slot)
         var = np.ones((50, 6), dtype)
         accum = np.zeros((50, 6), dtype)
-        sgd_momentum_rows(var, accum, unique, summed, lr, mu, True, n_threads)
+        sgd_momentum_rows(var, accum, unique, summed, dict(lr_t=lr, momentum=mu), True, n_threads)
         plain = np.ones((50, 6), dtype)
         sgd_scatter_rows(plain, indices, values, lr, n_threads)
         results.append([unique, summed, var, accum, plain])

@@ -1,0 +1,158 @@
+# The walk shared by the sparse kernels.  A kernel module declares what
+# happens to one row (a *row rule*) and hands it to one of the walks below,
+# which own the thread split, the prefetch of rows ahead and the pointer
+# arithmetic.  Every walk gives each row to exactly one thread and a row's
+# arithmetic does not depend on the split, so results are the same bits for
+# any thread count.
+from cython.parallel cimport prange
+
+from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
+from _types cimport floating, index_t
+
+cdef enum:
+    MAX_TABLES = 5        # the variable and up to four slots
+    # Elements per unit of work of the whole-table sweep: big enough that
+    # runs of untouched rows go through one vectorised loop, small enough to
+    # share the table evenly between threads.
+    SWEEP_ELEMENTS = 4096
+
+
+cdef struct Tables:
+    # The variable (table 0) and its slots, each a C-contiguous table with
+    # one row per row of the variable.
+    Py_ssize_t width                  # elements in a row of the variable
+    int count                         # tables in use
+    void* base[MAX_TABLES]            # first element of each table
+    Py_ssize_t row_len[MAX_TABLES]    # elements per row: `width`, or 1 (one per row)
+
+
+cdef inline void add_table(Tables* t, void* base, Py_ssize_t row_len) noexcept nogil:
+    t.base[t.count] = base
+    t.row_len[t.count] = row_len
+    t.count += 1
+
+
+cdef inline void apply_row(void (*rule)(floating**, const floating*, Py_ssize_t,
+                                        const void*) noexcept nogil,
+                           const Tables* t, Py_ssize_t r, const floating* g,
+                           const void* c) noexcept nogil:
+    """``rule`` on row ``r`` of every table, with gradient row ``g``."""
+    cdef floating* p[MAX_TABLES]
+    cdef int i
+    for i in range(t.count):
+        p[i] = <floating*>t.base[i] + r * t.row_len[i]
+    rule(p, g, t.width, c)
+
+
+cdef inline void prefetch_row(const Tables* t, Py_ssize_t r, Py_ssize_t itemsize) noexcept nogil:
+    cdef int i
+    for i in range(t.count):
+        prefetch_bytes(<char*>t.base[i] + r * t.row_len[i] * itemsize, t.row_len[i] * itemsize)
+
+
+cdef inline int team(int n_threads) noexcept nogil:
+    return n_threads if n_threads > 1 else 1
+
+
+cdef inline void update_rows(void (*rule)(floating**, const floating*, Py_ssize_t,
+                                          const void*) noexcept nogil,
+                             const Tables* t, const index_t* rows, Py_ssize_t n,
+                             const floating* values, const void* c,
+                             int n_threads) noexcept nogil:
+    """``rule`` on each row ``rows[k]`` (unique) with gradient row ``values[k]``."""
+    cdef Py_ssize_t k
+    for k in prange(n, num_threads=team(n_threads), schedule="static"):
+        if k + PREFETCH_ROWS < n:
+            prefetch_row(t, rows[k + PREFETCH_ROWS], sizeof(floating))
+        apply_row(rule, t, rows[k], values + k * t.width, c)
+
+
+cdef inline void update_rows_in_turn(void (*rule)(floating**, const floating*, Py_ssize_t,
+                                                  const void*) noexcept nogil,
+                                     const Tables* t, const index_t* rows, Py_ssize_t n,
+                                     const floating* values, const void* c,
+                                     int n_threads) noexcept nogil:
+    """``rule`` on each ``rows[k]`` in input order, repeated rows included
+    (a scatter).  Thread i takes the rows equal to i modulo the team size,
+    still in input order."""
+    cdef Py_ssize_t k, part, n_parts = team(n_threads)
+    for part in prange(n_parts, num_threads=n_parts, schedule="static", chunksize=1):
+        for k in range(n):
+            if n_parts > 1 and rows[k] % n_parts != part:
+                continue
+            if k + PREFETCH_ROWS < n:
+                prefetch_row(t, rows[k + PREFETCH_ROWS], sizeof(floating))
+            apply_row(rule, t, rows[k], values + k * t.width, c)
+
+
+cdef inline void update_every_row(void (*rule)(floating**, const floating*, Py_ssize_t,
+                                               const void*) noexcept nogil,
+                                  const Tables* t, Py_ssize_t n_rows, const floating* grad,
+                                  const void* c, int n_threads) noexcept nogil:
+    """``rule`` on every row r with gradient row ``grad[r]`` (a dense step)."""
+    cdef Py_ssize_t r
+    for r in prange(n_rows, num_threads=team(n_threads), schedule="static"):
+        apply_row(rule, t, r, grad + r * t.width, c)
+
+
+cdef inline Py_ssize_t first_at_or_after(const index_t* rows, const Py_ssize_t* order,
+                                         Py_ssize_t n, Py_ssize_t row) noexcept nogil:
+    """Smallest k with ``rows[order[k]] >= row`` (``order`` sorts ``rows``)."""
+    cdef Py_ssize_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = lo + (hi - lo) // 2
+        if rows[order[mid]] < row:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
+cdef inline void sweep_table(void (*rule)(floating**, const floating*, Py_ssize_t,
+                                          const void*) noexcept nogil,
+                             void (*untouched)(floating**, Py_ssize_t,
+                                               const void*) noexcept nogil,
+                             const Tables* t, Py_ssize_t n_rows, const index_t* rows,
+                             const Py_ssize_t* order, Py_ssize_t n,
+                             const floating* values, const void* c,
+                             int n_threads) noexcept nogil:
+    """A step that changes every row: ``rule`` on the rows with a gradient
+    (``rows[k]``, unique, gradient row ``values[k]``), ``untouched`` on each
+    run of rows between them, as one flat run of elements.
+
+    The touched rows are met in ascending order through ``order`` (a
+    permutation sorting ``rows``); no row -> position map is written.  Every
+    table must have rows of ``t.width`` elements.  Chunk i owns rows
+    ``[i * chunk_rows, (i + 1) * chunk_rows)``.
+    """
+    cdef Py_ssize_t chunk_rows, n_chunks, chunk, start, end, r, k, nxt
+    cdef Py_ssize_t width = t.width
+    chunk_rows = SWEEP_ELEMENTS // width if width < SWEEP_ELEMENTS else 1
+    n_chunks = (n_rows + chunk_rows - 1) // chunk_rows
+    for chunk in prange(n_chunks, num_threads=team(n_threads), schedule="static"):
+        start = chunk * chunk_rows
+        end = start + chunk_rows
+        if end > n_rows:
+            end = n_rows
+        k = first_at_or_after(rows, order, n, start)
+        r = start
+        while r < end:
+            nxt = end
+            if k < n and rows[order[k]] < end:
+                nxt = rows[order[k]]
+            if nxt > r:                                  # untouched rows [r, nxt)
+                sweep_run(untouched, t, r, (nxt - r) * width, c)
+            if nxt < end:                                # touched row nxt
+                apply_row(rule, t, nxt, values + order[k] * width, c)
+                k = k + 1
+            r = nxt + 1
+
+
+cdef inline void sweep_run(void (*untouched)(floating**, Py_ssize_t, const void*) noexcept nogil,
+                           const Tables* t, Py_ssize_t r, Py_ssize_t n_elements,
+                           const void* c) noexcept nogil:
+    cdef floating* p[MAX_TABLES]
+    cdef int i
+    for i in range(t.count):
+        p[i] = <floating*>t.base[i] + r * t.row_len[i]
+    untouched(p, n_elements, c)
