@@ -4,7 +4,9 @@
 # arithmetic.  Every walk gives each row to exactly one thread and a row's
 # arithmetic does not depend on the split, so results are the same bits for
 # any thread count.
-from cython.parallel cimport prange
+from cpython.bytearray cimport PyByteArray_AS_STRING
+from cython.parallel cimport prange, threadid
+from libc.string cimport memset
 
 from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
 from _types cimport floating, index_t
@@ -24,6 +26,64 @@ cdef struct Tables:
     int count                         # tables in use
     void* base[MAX_TABLES]            # first element of each table
     Py_ssize_t row_len[MAX_TABLES]    # elements per row: `width`, or 1 (one per row)
+
+
+cdef struct GradientRows:
+    # Where the gradient row of the k-th given row comes from: row k of a
+    # dense ``(n, width)`` block, or the stored entries of a CSR matrix row,
+    # summed into a zeroed per-thread row of ``scratch`` in storage order.
+    const void* block          # the dense block, or NULL for CSR
+    const void* indptr         # CSR row starts (the rows' integer type)
+    const void* columns        # CSR column of each entry (same type)
+    const void* data           # CSR entries (the variable's dtype)
+    void* scratch              # CSR: one row of `width` per thread
+
+
+cdef inline object read_gradient(GradientRows* src, object values, floating[:, ::1] var,
+                                 const index_t[::1] rows, int n_threads):
+    """Fill ``src`` from ``values``: a C-contiguous ``(len(rows), width)``
+    array, or an object with ``indptr``, ``indices`` and ``data`` arrays (a
+    checked CSR matrix whose rows ``rows`` are read, with ``indptr`` of the
+    rows' integer type and ``data`` of the variable's dtype).  Returns what
+    must stay alive while ``src`` is used."""
+    cdef const floating[:, ::1] block
+    cdef const index_t[::1] indptr, columns
+    cdef const floating[::1] data
+    src.block = src.indptr = src.columns = src.data = src.scratch = NULL
+    if not hasattr(values, "indptr"):
+        block = values
+        if block.shape[0] != rows.shape[0] or block.shape[1] != var.shape[1]:
+            raise ValueError("values must have shape (len(rows), var.shape[1])")
+        if block.shape[0] and block.shape[1]:
+            src.block = &block[0, 0]
+        return values
+    indptr = values.indptr
+    columns = values.indices
+    data = values.data
+    scratch = bytearray((n_threads if n_threads > 1 else 1) * var.shape[1] * sizeof(floating))
+    src.indptr = &indptr[0]
+    src.columns = &columns[0] if columns.shape[0] else NULL
+    src.data = &data[0] if data.shape[0] else NULL
+    src.scratch = PyByteArray_AS_STRING(scratch)
+    return (values, scratch)
+
+
+cdef inline const floating* gradient_row(const GradientRows* src, Py_ssize_t k,
+                                         Py_ssize_t row, Py_ssize_t width, floating* buf,
+                                         const index_t* indptr) noexcept nogil:
+    """The gradient row of the k-th given row (row ``row``); ``buf`` is this
+    thread's scratch row, ``indptr`` is ``src.indptr`` typed."""
+    cdef const index_t* columns
+    cdef const floating* data
+    cdef index_t e
+    if src.block != NULL:
+        return <const floating*>src.block + k * width
+    columns = <const index_t*>src.columns
+    data = <const floating*>src.data
+    memset(buf, 0, width * sizeof(floating))
+    for e in range(indptr[row], indptr[row + 1]):
+        buf[columns[e]] = buf[columns[e]] + data[e]
+    return buf
 
 
 cdef inline void add_table(Tables* t, void* base, Py_ssize_t row_len) noexcept nogil:
@@ -57,32 +117,38 @@ cdef inline int team(int n_threads) noexcept nogil:
 cdef inline void update_rows(void (*rule)(floating**, const floating*, Py_ssize_t,
                                           const void*) noexcept nogil,
                              const Tables* t, const index_t* rows, Py_ssize_t n,
-                             const floating* values, const void* c,
+                             const GradientRows* src, const void* c,
                              int n_threads) noexcept nogil:
-    """``rule`` on each row ``rows[k]`` (unique) with gradient row ``values[k]``."""
+    """``rule`` on each row ``rows[k]`` (unique) with its gradient row from ``src``."""
     cdef Py_ssize_t k
+    cdef floating* scratch = <floating*>src.scratch
     for k in prange(n, num_threads=team(n_threads), schedule="static"):
         if k + PREFETCH_ROWS < n:
             prefetch_row(t, rows[k + PREFETCH_ROWS], sizeof(floating))
-        apply_row(rule, t, rows[k], values + k * t.width, c)
+        apply_row(rule, t, rows[k],
+                  gradient_row(src, k, rows[k], t.width, scratch + threadid() * t.width,
+                               <const index_t*>src.indptr), c)
 
 
 cdef inline void update_rows_in_turn(void (*rule)(floating**, const floating*, Py_ssize_t,
                                                   const void*) noexcept nogil,
                                      const Tables* t, const index_t* rows, Py_ssize_t n,
-                                     const floating* values, const void* c,
+                                     const GradientRows* src, const void* c,
                                      int n_threads) noexcept nogil:
     """``rule`` on each ``rows[k]`` in input order, repeated rows included
     (a scatter).  Thread i takes the rows equal to i modulo the team size,
     still in input order."""
     cdef Py_ssize_t k, part, n_parts = team(n_threads)
+    cdef floating* scratch = <floating*>src.scratch
     for part in prange(n_parts, num_threads=n_parts, schedule="static", chunksize=1):
         for k in range(n):
             if n_parts > 1 and rows[k] % n_parts != part:
                 continue
             if k + PREFETCH_ROWS < n:
                 prefetch_row(t, rows[k + PREFETCH_ROWS], sizeof(floating))
-            apply_row(rule, t, rows[k], values + k * t.width, c)
+            apply_row(rule, t, rows[k],
+                      gradient_row(src, k, rows[k], t.width, scratch + part * t.width,
+                                   <const index_t*>src.indptr), c)
 
 
 cdef inline void update_every_row(void (*rule)(floating**, const floating*, Py_ssize_t,
@@ -114,10 +180,10 @@ cdef inline void sweep_table(void (*rule)(floating**, const floating*, Py_ssize_
                                                const void*) noexcept nogil,
                              const Tables* t, Py_ssize_t n_rows, const index_t* rows,
                              const Py_ssize_t* order, Py_ssize_t n,
-                             const floating* values, const void* c,
+                             const GradientRows* src, const void* c,
                              int n_threads) noexcept nogil:
     """A step that changes every row: ``rule`` on the rows with a gradient
-    (``rows[k]``, unique, gradient row ``values[k]``), ``untouched`` on each
+    (``rows[k]``, unique, gradient row k of ``src``), ``untouched`` on each
     run of rows between them, as one flat run of elements.
 
     The touched rows are met in ascending order through ``order`` (a
@@ -127,6 +193,7 @@ cdef inline void sweep_table(void (*rule)(floating**, const floating*, Py_ssize_
     """
     cdef Py_ssize_t chunk_rows, n_chunks, chunk, start, end, r, k, nxt
     cdef Py_ssize_t width = t.width
+    cdef floating* scratch = <floating*>src.scratch
     chunk_rows = SWEEP_ELEMENTS // width if width < SWEEP_ELEMENTS else 1
     n_chunks = (n_rows + chunk_rows - 1) // chunk_rows
     for chunk in prange(n_chunks, num_threads=team(n_threads), schedule="static"):
@@ -143,7 +210,9 @@ cdef inline void sweep_table(void (*rule)(floating**, const floating*, Py_ssize_
             if nxt > r:                                  # untouched rows [r, nxt)
                 sweep_run(untouched, t, r, (nxt - r) * width, c)
             if nxt < end:                                # touched row nxt
-                apply_row(rule, t, nxt, values + order[k] * width, c)
+                apply_row(rule, t, nxt,
+                          gradient_row(src, order[k], nxt, width, scratch + threadid() * width,
+                                       <const index_t*>src.indptr), c)
                 k = k + 1
             r = nxt + 1
 

@@ -1,5 +1,5 @@
 """Sparse Adadelta update."""
-from _driver cimport Tables, add_table, update_rows
+from _driver cimport GradientRows, Tables, read_gradient, add_table, update_rows
 from _types cimport f_sqrt, floating, index_t
 
 
@@ -30,7 +30,7 @@ cdef void adadelta_row(floating** p, const floating* g, Py_ssize_t width,
 
 
 def adadelta_rows(floating[:, ::1] var, floating[:, ::1] accum, floating[:, ::1] accum_update,
-                  const index_t[::1] rows, const floating[:, ::1] values, AdadeltaCoefs c,
+                  const index_t[::1] rows, values, AdadeltaCoefs c,
                   int n_threads=1):
     """Adadelta on the given rows only (TensorFlow's ``SparseApplyAdadelta``)::
 
@@ -41,6 +41,7 @@ def adadelta_rows(floating[:, ::1] var, floating[:, ::1] accum, floating[:, ::1]
     """
     cdef Py_ssize_t n = rows.shape[0], width = var.shape[1]
     cdef Tables t
+    cdef GradientRows src
     if width == 0 or n == 0:
         return
     t.width = width
@@ -48,5 +49,6 @@ def adadelta_rows(floating[:, ::1] var, floating[:, ::1] accum, floating[:, ::1]
     add_table(&t, &var[0, 0], width)
     add_table(&t, &accum[0, 0], width)
     add_table(&t, &accum_update[0, 0], width)
+    keep = read_gradient(&src, values, var, rows, n_threads)
     with nogil:
-        update_rows(adadelta_row[floating], &t, &rows[0], n, &values[0, 0], &c, n_threads)
+        update_rows(adadelta_row[floating], &t, &rows[0], n, &src, &c, n_threads)

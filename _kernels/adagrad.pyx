@@ -1,5 +1,5 @@
 """Sparse Adagrad updates: per element (Adagrad) and per row (RowwiseAdagrad)."""
-from _driver cimport Tables, add_table, update_every_row, update_rows
+from _driver cimport GradientRows, Tables, read_gradient, add_table, update_every_row, update_rows
 from _types cimport f_sqrt, floating, index_t
 
 
@@ -22,7 +22,7 @@ cdef void adagrad_row(floating** p, const floating* g, Py_ssize_t width,
 
 
 def adagrad_rows(floating[:, ::1] var, floating[:, ::1] accum, const index_t[::1] rows,
-                 const floating[:, ::1] values, AdagradCoefs c, int n_threads=1):
+                 values, AdagradCoefs c, int n_threads=1):
     """Adagrad on the given rows only (TensorFlow's ``SparseApplyAdagradV2``)::
 
         accum[r] += g * g
@@ -33,14 +33,16 @@ def adagrad_rows(floating[:, ::1] var, floating[:, ::1] accum, const index_t[::1
     """
     cdef Py_ssize_t n = rows.shape[0], width = var.shape[1]
     cdef Tables t
+    cdef GradientRows src
     if width == 0 or n == 0:
         return
     t.width = width
     t.count = 0
     add_table(&t, &var[0, 0], width)
     add_table(&t, &accum[0, 0], width)
+    keep = read_gradient(&src, values, var, rows, n_threads)
     with nogil:
-        update_rows(adagrad_row[floating], &t, &rows[0], n, &values[0, 0], &c, n_threads)
+        update_rows(adagrad_row[floating], &t, &rows[0], n, &src, &c, n_threads)
 
 
 cdef void rowwise_adagrad_row(floating** p, const floating* g, Py_ssize_t width,
@@ -67,7 +69,7 @@ cdef inline void rowwise_tables(Tables* t, floating[:, ::1] var, floating[::1] a
 
 
 def rowwise_adagrad_rows(floating[:, ::1] var, floating[::1] accum, const index_t[::1] rows,
-                         const floating[:, ::1] values, AdagradCoefs c, int n_threads=1):
+                         values, AdagradCoefs c, int n_threads=1):
     """Adagrad with one accumulator per row, on the given rows only::
 
         accum[r] += mean(g * g)          (over the row, summed left to right)
@@ -78,11 +80,13 @@ def rowwise_adagrad_rows(floating[:, ::1] var, floating[::1] accum, const index_
     """
     cdef Py_ssize_t n = rows.shape[0]
     cdef Tables t
+    cdef GradientRows src
     if var.shape[1] == 0 or n == 0:
         return
     rowwise_tables(&t, var, accum)
+    keep = read_gradient(&src, values, var, rows, n_threads)
     with nogil:
-        update_rows(rowwise_adagrad_row[floating], &t, &rows[0], n, &values[0, 0], &c,
+        update_rows(rowwise_adagrad_row[floating], &t, &rows[0], n, &src, &c,
                     n_threads)
 
 

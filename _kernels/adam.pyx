@@ -1,5 +1,5 @@
 """Sparse Adam updates: TensorFlow's whole-table step and the lazy (rows-only) step."""
-from _driver cimport Tables, add_table, sweep_table, update_rows
+from _driver cimport GradientRows, Tables, read_gradient, add_table, sweep_table, update_rows
 from _types cimport f_max, f_sqrt, floating, index_t
 
 
@@ -95,7 +95,7 @@ cdef void amsgrad_touched(floating** p, const floating* g, Py_ssize_t width,
 
 def adam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1] v,
                       vhat, const index_t[::1] rows, const Py_ssize_t[::1] order,
-                      const floating[:, ::1] values, AdamCoefs c, double lr_sparse,
+                      values, AdamCoefs c, double lr_sparse,
                       int n_threads=1):
     """TensorFlow's sparse Adam step, in one sweep over the whole table.
 
@@ -124,6 +124,7 @@ def adam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1]
     cdef floating[:, ::1] vh
     cdef WholeTableCoefs wc
     cdef Tables t
+    cdef GradientRows src
     if width == 0 or n_rows == 0:
         return
     wc.adam = c
@@ -136,15 +137,16 @@ def adam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1]
     if vhat is not None:
         vh = vhat
         add_table(&t, &vh[0, 0], width)
+    keep = read_gradient(&src, values, var, rows, n_threads)
     with nogil:
         if t.count == 4:
             sweep_table(amsgrad_touched[floating], amsgrad_untouched[floating], &t, n_rows,
                         &rows[0] if n else NULL, &order[0] if n else NULL, n,
-                        &values[0, 0] if n else NULL, &wc, n_threads)
+                        &src, &wc, n_threads)
         else:
             sweep_table(adam_touched[floating], adam_untouched[floating], &t, n_rows,
                         &rows[0] if n else NULL, &order[0] if n else NULL, n,
-                        &values[0, 0] if n else NULL, &wc, n_threads)
+                        &src, &wc, n_threads)
 
 
 # ---- The lazy step (tables: var, m, v[, vhat]) ------------------------------
@@ -195,7 +197,7 @@ cdef void lazy_amsgrad_row(floating** p, const floating* g, Py_ssize_t width,
 
 
 def adam_lazy_rows(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1] v,
-                   vhat, const index_t[::1] rows, const floating[:, ::1] values,
+                   vhat, const index_t[::1] rows, values,
                    AdamCoefs c, double alpha, double weight_decay=0, int n_threads=1):
     """Adam on the given rows only (TensorFlow Addons' ``LazyAdam``; `AdamW`).
 
@@ -219,6 +221,7 @@ def adam_lazy_rows(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1] v,
     cdef floating[:, ::1] vh
     cdef LazyCoefs lc
     cdef Tables t
+    cdef GradientRows src
     if width == 0 or n == 0:
         return
     lc.adam = c
@@ -232,10 +235,11 @@ def adam_lazy_rows(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1] v,
     if vhat is not None:
         vh = vhat
         add_table(&t, &vh[0, 0], width)
+    keep = read_gradient(&src, values, var, rows, n_threads)
     with nogil:
         if t.count == 4:
-            update_rows(lazy_amsgrad_row[floating], &t, &rows[0], n, &values[0, 0], &lc,
+            update_rows(lazy_amsgrad_row[floating], &t, &rows[0], n, &src, &lc,
                         n_threads)
         else:
-            update_rows(lazy_adam_row[floating], &t, &rows[0], n, &values[0, 0], &lc,
+            update_rows(lazy_adam_row[floating], &t, &rows[0], n, &src, &lc,
                         n_threads)

@@ -1,5 +1,5 @@
 """Sparse Adamax update."""
-from _driver cimport Tables, add_table, update_rows
+from _driver cimport GradientRows, Tables, read_gradient, add_table, update_rows
 from _types cimport f_abs, f_max, floating, index_t
 
 
@@ -29,7 +29,7 @@ cdef void adamax_row(floating** p, const floating* g, Py_ssize_t width,
 
 
 def adamax_rows(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1] u,
-                const index_t[::1] rows, const floating[:, ::1] values, AdamaxCoefs c,
+                const index_t[::1] rows, values, AdamaxCoefs c,
                 int n_threads=1):
     """Adamax on the given rows only (TensorFlow's sparse Adamax)::
 
@@ -39,6 +39,7 @@ def adamax_rows(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1] u,
     """
     cdef Py_ssize_t n = rows.shape[0], width = var.shape[1]
     cdef Tables t
+    cdef GradientRows src
     if width == 0 or n == 0:
         return
     t.width = width
@@ -46,5 +47,6 @@ def adamax_rows(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1] u,
     add_table(&t, &var[0, 0], width)
     add_table(&t, &m[0, 0], width)
     add_table(&t, &u[0, 0], width)
+    keep = read_gradient(&src, values, var, rows, n_threads)
     with nogil:
-        update_rows(adamax_row[floating], &t, &rows[0], n, &values[0, 0], &c, n_threads)
+        update_rows(adamax_row[floating], &t, &rows[0], n, &src, &c, n_threads)

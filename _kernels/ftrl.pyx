@@ -1,5 +1,5 @@
 """Sparse FTRL-Proximal update (TensorFlow's ``SparseApplyFtrl`` / ``...V2``)."""
-from _driver cimport Tables, add_table, update_rows
+from _driver cimport GradientRows, Tables, read_gradient, add_table, update_rows
 from _types cimport f_pow, f_sqrt, floating, index_t
 
 
@@ -88,7 +88,7 @@ cdef void ftrl_sqrt_row(floating** p, const floating* g, Py_ssize_t width,
 
 
 def ftrl_rows(floating[:, ::1] var, floating[:, ::1] accum, floating[:, ::1] linear,
-              const index_t[::1] rows, const floating[:, ::1] values, FtrlCoefs c,
+              const index_t[::1] rows, values, FtrlCoefs c,
               bint rank1, int n_threads=1):
     """FTRL on the given rows only.
 
@@ -109,6 +109,7 @@ def ftrl_rows(floating[:, ::1] var, floating[:, ::1] accum, floating[:, ::1] lin
     cdef Py_ssize_t n = rows.shape[0], width = var.shape[1]
     cdef FtrlStep s
     cdef Tables t
+    cdef GradientRows src
     if width == 0 or n == 0:
         return
     s.c = c
@@ -119,9 +120,10 @@ def ftrl_rows(floating[:, ::1] var, floating[:, ::1] accum, floating[:, ::1] lin
     add_table(&t, &var[0, 0], width)
     add_table(&t, &accum[0, 0], width)
     add_table(&t, &linear[0, 0], width)
+    keep = read_gradient(&src, values, var, rows, n_threads)
     with nogil:
         if s.use_sqrt and not rank1:
-            update_rows(ftrl_sqrt_row[floating], &t, &rows[0], n, &values[0, 0], &s,
+            update_rows(ftrl_sqrt_row[floating], &t, &rows[0], n, &src, &s,
                         n_threads)
         else:
-            update_rows(ftrl_row[floating], &t, &rows[0], n, &values[0, 0], &s, n_threads)
+            update_rows(ftrl_row[floating], &t, &rows[0], n, &src, &s, n_threads)

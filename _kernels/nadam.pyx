@@ -1,5 +1,5 @@
 """Sparse Nadam update (TensorFlow's: moments decay everywhere, var moves on given rows)."""
-from _driver cimport Tables, add_table, sweep_table
+from _driver cimport GradientRows, Tables, read_gradient, add_table, sweep_table
 from _types cimport f_sqrt, floating, index_t
 
 
@@ -56,7 +56,7 @@ cdef void nadam_row(floating** p, const floating* g, Py_ssize_t width,
 
 def nadam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1] v,
                        const index_t[::1] rows, const Py_ssize_t[::1] order,
-                       const floating[:, ::1] values, NadamCoefs c, int n_threads=1):
+                       values, NadamCoefs c, int n_threads=1):
     """TensorFlow's sparse Nadam step in one pass over the table::
 
         m = m * beta_1;  m[rows] += g * one_minus_beta_1              (every row)
@@ -69,6 +69,7 @@ def nadam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1
     """
     cdef Py_ssize_t n_rows = var.shape[0], width = var.shape[1], n = rows.shape[0]
     cdef Tables t
+    cdef GradientRows src
     if width == 0 or n_rows == 0:
         return
     t.width = width
@@ -76,7 +77,8 @@ def nadam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1
     add_table(&t, &var[0, 0], width)
     add_table(&t, &m[0, 0], width)
     add_table(&t, &v[0, 0], width)
+    keep = read_gradient(&src, values, var, rows, n_threads)
     with nogil:
         sweep_table(nadam_row[floating], nadam_untouched[floating], &t, n_rows,
                     &rows[0] if n else NULL, &order[0] if n else NULL, n,
-                    &values[0, 0] if n else NULL, &c, n_threads)
+                    &src, &c, n_threads)

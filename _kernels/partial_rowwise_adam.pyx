@@ -1,6 +1,6 @@
 """Sparse and dense PartialRowwiseAdam: a per-element first moment and one
 second moment per row."""
-from _driver cimport Tables, add_table, update_every_row, update_rows
+from _driver cimport GradientRows, Tables, read_gradient, add_table, update_every_row, update_rows
 from _types cimport f_sqrt, floating, index_t
 
 
@@ -44,7 +44,7 @@ cdef inline void tables(Tables* t, floating[:, ::1] var, floating[:, ::1] m,
 
 
 def partial_rowwise_adam_rows(floating[:, ::1] var, floating[:, ::1] m, floating[::1] v,
-                              const index_t[::1] rows, const floating[:, ::1] values,
+                              const index_t[::1] rows, values,
                               PartialRowwiseAdamCoefs c, int n_threads=1):
     """PartialRowwiseAdam on the given rows only.  For each row r with
     gradient row g::
@@ -62,11 +62,13 @@ def partial_rowwise_adam_rows(floating[:, ::1] var, floating[:, ::1] m, floating
     """
     cdef Py_ssize_t n = rows.shape[0]
     cdef Tables t
+    cdef GradientRows src
     if var.shape[1] == 0 or n == 0:
         return
     tables(&t, var, m, v)
+    keep = read_gradient(&src, values, var, rows, n_threads)
     with nogil:
-        update_rows(partial_rowwise_adam_row[floating], &t, &rows[0], n, &values[0, 0], &c,
+        update_rows(partial_rowwise_adam_row[floating], &t, &rows[0], n, &src, &c,
                     n_threads)
 
 

@@ -1,5 +1,5 @@
 """Sparse RMSprop updates (TensorFlow's two sparse paths)."""
-from _driver cimport Tables, add_table, sweep_table, update_rows
+from _driver cimport GradientRows, Tables, read_gradient, add_table, sweep_table, update_rows
 from _types cimport f_sqrt, floating, index_t
 
 
@@ -66,7 +66,7 @@ cdef void rms_centered_row(floating** p, const floating* g, Py_ssize_t width,
 
 def rmsprop_sparse_whole(floating[:, ::1] var, floating[:, ::1] rms, mg,
                          const index_t[::1] rows, const Py_ssize_t[::1] order,
-                         const floating[:, ::1] values, RMSpropCoefs c, int n_threads=1):
+                         values, RMSpropCoefs c, int n_threads=1):
     """TensorFlow's sparse RMSprop step without momentum, in one pass::
 
         rms = rms * rho;   rms[rows] += (g * g) * one_minus_rho      (every row)
@@ -80,6 +80,7 @@ def rmsprop_sparse_whole(floating[:, ::1] var, floating[:, ::1] rms, mg,
     cdef Py_ssize_t n_rows = var.shape[0], width = var.shape[1], n = rows.shape[0]
     cdef floating[:, ::1] mean_grad
     cdef Tables t
+    cdef GradientRows src
     if width == 0 or n_rows == 0:
         return
     t.width = width
@@ -89,15 +90,16 @@ def rmsprop_sparse_whole(floating[:, ::1] var, floating[:, ::1] rms, mg,
     if mg is not None:
         mean_grad = mg
         add_table(&t, &mean_grad[0, 0], width)
+    keep = read_gradient(&src, values, var, rows, n_threads)
     with nogil:
         if t.count == 3:
             sweep_table(rms_centered_row[floating], rms_centered_untouched[floating], &t,
                         n_rows, &rows[0] if n else NULL, &order[0] if n else NULL, n,
-                        &values[0, 0] if n else NULL, &c, n_threads)
+                        &src, &c, n_threads)
         else:
             sweep_table(rms_row[floating], rms_untouched[floating], &t,
                         n_rows, &rows[0] if n else NULL, &order[0] if n else NULL, n,
-                        &values[0, 0] if n else NULL, &c, n_threads)
+                        &src, &c, n_threads)
 
 
 # ---- With momentum: the given rows only (tables: var, rms, mom[, mg]) -------
@@ -139,7 +141,7 @@ cdef void rms_centered_momentum_row(floating** p, const floating* g, Py_ssize_t 
 
 
 def rmsprop_momentum_rows(floating[:, ::1] var, floating[:, ::1] rms, floating[:, ::1] mom,
-                          mg, const index_t[::1] rows, const floating[:, ::1] values,
+                          mg, const index_t[::1] rows, values,
                           RMSpropCoefs c, int n_threads=1):
     """RMSprop with momentum on the given rows only (``SparseApply[Centered]RMSProp``)::
 
@@ -154,6 +156,7 @@ def rmsprop_momentum_rows(floating[:, ::1] var, floating[:, ::1] rms, floating[:
     cdef Py_ssize_t n = rows.shape[0], width = var.shape[1]
     cdef floating[:, ::1] mean_grad
     cdef Tables t
+    cdef GradientRows src
     if width == 0 or n == 0:
         return
     t.width = width
@@ -164,10 +167,11 @@ def rmsprop_momentum_rows(floating[:, ::1] var, floating[:, ::1] rms, floating[:
     if mg is not None:
         mean_grad = mg
         add_table(&t, &mean_grad[0, 0], width)
+    keep = read_gradient(&src, values, var, rows, n_threads)
     with nogil:
         if t.count == 4:
-            update_rows(rms_centered_momentum_row[floating], &t, &rows[0], n, &values[0, 0],
+            update_rows(rms_centered_momentum_row[floating], &t, &rows[0], n, &src,
                         &c, n_threads)
         else:
-            update_rows(rms_momentum_row[floating], &t, &rows[0], n, &values[0, 0], &c,
+            update_rows(rms_momentum_row[floating], &t, &rows[0], n, &src, &c,
                         n_threads)

@@ -1,5 +1,5 @@
 """Sparse SGD updates (plain scatter and Keras momentum)."""
-from _driver cimport Tables, add_table, update_rows, update_rows_in_turn
+from _driver cimport GradientRows, Tables, read_gradient, add_table, update_rows, update_rows_in_turn
 from _types cimport floating, index_t
 
 
@@ -43,7 +43,7 @@ cdef void nesterov_row(floating** p, const floating* g, Py_ssize_t width,
 
 
 def sgd_scatter_rows(floating[:, ::1] var, const index_t[::1] indices,
-                     const floating[:, ::1] values, double lr_t, int n_threads=1):
+                     values, double lr_t, int n_threads=1):
     """``var[indices[k]] -= values[k] * lr_t`` for each k, in input order.
 
     Repeated indices are applied one after another, as a scatter-add does;
@@ -58,6 +58,7 @@ def sgd_scatter_rows(floating[:, ::1] var, const index_t[::1] indices,
     cdef Py_ssize_t n = indices.shape[0], width = var.shape[1]
     cdef SGDCoefs c
     cdef Tables t
+    cdef GradientRows src
     if width == 0 or n == 0:
         return
     c.lr_t = lr_t
@@ -65,13 +66,14 @@ def sgd_scatter_rows(floating[:, ::1] var, const index_t[::1] indices,
     t.width = width
     t.count = 0
     add_table(&t, &var[0, 0], width)
+    keep = read_gradient(&src, values, var, indices, n_threads)
     with nogil:
-        update_rows_in_turn(sgd_row[floating], &t, &indices[0], n, &values[0, 0], &c,
+        update_rows_in_turn(sgd_row[floating], &t, &indices[0], n, &src, &c,
                             n_threads)
 
 
 def sgd_momentum_rows(floating[:, ::1] var, floating[:, ::1] accum,
-                      const index_t[::1] rows, const floating[:, ::1] values,
+                      const index_t[::1] rows, values,
                       SGDCoefs c, bint nesterov, int n_threads=1):
     """Keras momentum on the given rows only.
 
@@ -88,14 +90,16 @@ def sgd_momentum_rows(floating[:, ::1] var, floating[:, ::1] accum,
     """
     cdef Py_ssize_t n = rows.shape[0], width = var.shape[1]
     cdef Tables t
+    cdef GradientRows src
     if width == 0 or n == 0:
         return
     t.width = width
     t.count = 0
     add_table(&t, &var[0, 0], width)
     add_table(&t, &accum[0, 0], width)
+    keep = read_gradient(&src, values, var, rows, n_threads)
     with nogil:
         if nesterov:
-            update_rows(nesterov_row[floating], &t, &rows[0], n, &values[0, 0], &c, n_threads)
+            update_rows(nesterov_row[floating], &t, &rows[0], n, &src, &c, n_threads)
         else:
-            update_rows(momentum_row[floating], &t, &rows[0], n, &values[0, 0], &c, n_threads)
+            update_rows(momentum_row[floating], &t, &rows[0], n, &src, &c, n_threads)

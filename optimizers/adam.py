@@ -167,6 +167,8 @@ class Adam(Optimizer):
         np.divide(t, u, out=t)
         np.subtract(w, t, out=w)
 
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
+
     def _sparse_rows(self, c, var, rows, g):
         w, m, v, *vhat = self._rows(var, *self._slot_list())
         adam_sparse_whole(w, m, v, vhat[0] if vhat else None, rows,

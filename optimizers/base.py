@@ -192,6 +192,16 @@ def _sparse_rule(cls):
 
 
 @functools.lru_cache(maxsize=None)
+def _csr_declaration(cls):
+    """Whether the sparse update of ``cls`` takes a `CSRRows` for its values
+    (``_sparse_rows_read_csr``, declared by the class that defines it)."""
+    for klass in cls.__mro__:
+        own = vars(klass)
+        if any(name in own for name in _SPARSE_UPDATE):
+            return own.get("_sparse_rows_read_csr", False)
+    return False
+
+
 def _rows_only_declaration(cls):
     """``_sparse_rows_only`` as declared by the class of ``cls``'s MRO that
     defines its sparse update (False if that class does not declare it)."""
@@ -1233,7 +1243,8 @@ class Optimizer:
         for i, (grad, var) in enumerate(pairs):
             if type(grad) is IndexedSlices:
                 # (indices are always a private copy: see `check_indices`)
-                if id(_base_array(grad.values)) in owners:
+                values = grad.values if grad._csr is None else grad._csr.data
+                if id(_base_array(values)) in owners:
                     copy = IndexedSlices(grad.values.copy(), grad.indices, grad.dense_shape)
                     copy._unique = grad._unique
                     grad = copy
@@ -1381,6 +1392,12 @@ class Optimizer:
     def _apply_update(self, grad, var, apply_state):
         if type(grad) is IndexedSlices and _sparse_rule(type(self)):
             arr = as_array(var)
+            csr = grad._csr
+            if (csr is not None and grad._values is None and arr.dtype == csr.data.dtype
+                    and _csr_declaration(type(self))):
+                # A CSR gradient nothing has read: the kernel reads its rows directly.
+                self._sparse_rows(apply_state[(DEVICE, arr.dtype)], var, csr.rows, csr)
+                return
             if self._sparse_sums_repeats():
                 indices, values = self._summed_rows(grad, arr.shape)
             else:

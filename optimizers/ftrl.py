@@ -197,6 +197,7 @@ class Ftrl(Optimizer):
         np.copyto(acc, n)                               # acc = n
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
 
     def _sparse_rows(self, c, var, rows, g):
         w, acc, lin = self._rows(var, "accumulator", "linear")

@@ -71,6 +71,7 @@ class LazyAdam(Adam):
                          epsilon=epsilon, amsgrad=False, name=name, **kwargs)
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
 
     def _sparse_rows(self, c, var, rows, g):
         w, m, v = self._rows(var, "m", "v")

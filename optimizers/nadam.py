@@ -161,6 +161,8 @@ class Nadam(Optimizer):
         np.divide(p, u, out=p)
         np.subtract(w, p, out=w)
 
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
+
     def _sparse_rows(self, c, var, rows, g):
         w, m, v = self._rows(var, "m", "v")
         nadam_sparse_whole(w, m, v, rows, np.argsort(rows, kind="stable"), g, c,

@@ -187,6 +187,8 @@ class RMSprop(Optimizer):
         # (and `mg`) decay over the whole table.
         return bool(self._momentum)
 
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
+
     def _sparse_rows(self, c, var, rows, g):
         w, rms, *rest = self._rows(var, *self._slots_in_use())
         if self._momentum:
