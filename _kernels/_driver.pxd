@@ -5,9 +5,10 @@
 # arithmetic does not depend on the split, so results are the same bits for
 # any thread count.
 from cpython.bytearray cimport PyByteArray_AS_STRING
-from cython.parallel cimport prange, threadid
+from cython.parallel cimport prange
 from libc.string cimport memset
 
+from _openmp cimport omp_get_thread_num
 from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
 from _types cimport floating, index_t
 
@@ -69,15 +70,18 @@ cdef inline object read_gradient(GradientRows* src, object values, floating[:, :
 
 
 cdef inline const floating* gradient_row(const GradientRows* src, Py_ssize_t k,
-                                         Py_ssize_t row, Py_ssize_t width, floating* buf,
-                                         const index_t* indptr) noexcept nogil:
-    """The gradient row of the k-th given row (row ``row``); ``buf`` is this
-    thread's scratch row, ``indptr`` is ``src.indptr`` typed."""
+                                         Py_ssize_t row, Py_ssize_t width, floating* scratch,
+                                         int part, const index_t* indptr) noexcept nogil:
+    """The gradient row of the k-th given row (row ``row``); ``scratch`` is
+    ``src.scratch`` typed, with one row for each part of the work (-1: the
+    calling thread's); ``indptr`` is ``src.indptr`` typed."""
     cdef const index_t* columns
     cdef const floating* data
+    cdef floating* buf
     cdef index_t e
     if src.block != NULL:
         return <const floating*>src.block + k * width
+    buf = scratch + (part if part >= 0 else omp_get_thread_num()) * width
     columns = <const index_t*>src.columns
     data = <const floating*>src.data
     memset(buf, 0, width * sizeof(floating))
@@ -126,7 +130,7 @@ cdef inline void update_rows(void (*rule)(floating**, const floating*, Py_ssize_
         if k + PREFETCH_ROWS < n:
             prefetch_row(t, rows[k + PREFETCH_ROWS], sizeof(floating))
         apply_row(rule, t, rows[k],
-                  gradient_row(src, k, rows[k], t.width, scratch + threadid() * t.width,
+                  gradient_row(src, k, rows[k], t.width, scratch, -1,
                                <const index_t*>src.indptr), c)
 
 
@@ -147,7 +151,7 @@ cdef inline void update_rows_in_turn(void (*rule)(floating**, const floating*, P
             if k + PREFETCH_ROWS < n:
                 prefetch_row(t, rows[k + PREFETCH_ROWS], sizeof(floating))
             apply_row(rule, t, rows[k],
-                      gradient_row(src, k, rows[k], t.width, scratch + part * t.width,
+                      gradient_row(src, k, rows[k], t.width, scratch, part,
                                    <const index_t*>src.indptr), c)
 
 
@@ -211,7 +215,7 @@ cdef inline void sweep_table(void (*rule)(floating**, const floating*, Py_ssize_
                 sweep_run(untouched, t, r, (nxt - r) * width, c)
             if nxt < end:                                # touched row nxt
                 apply_row(rule, t, nxt,
-                          gradient_row(src, order[k], nxt, width, scratch + threadid() * width,
+                          gradient_row(src, order[k], nxt, width, scratch, -1,
                                        <const index_t*>src.indptr), c)
                 k = k + 1
             r = nxt + 1

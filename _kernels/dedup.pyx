@@ -81,8 +81,8 @@ def csr_rows(const index_t[::1] indptr, const index_t[::1] indices, Py_ssize_t n
     """
     cdef Py_ssize_t n_rows = indptr.shape[0] - 1
     cdef Py_ssize_t b, i, end, out = 0, nnz
-    cdef bint bad = n_rows < 0
-    cdef index_t col
+    cdef int bad = n_rows < 0
+    cdef index_t first, col
     if bad:
         raise MalformedCSR("indptr must start at 0, never decrease and end within the data")
     rows_arr = np.empty(n_rows, dtype=np.int32 if index_t is int else np.int64)
@@ -92,22 +92,26 @@ def csr_rows(const index_t[::1] indptr, const index_t[::1] indices, Py_ssize_t n
         b = 0
         while b < n_rows:
             end = b + BLOCK_ROWS if b + BLOCK_ROWS < n_rows else n_rows
-            for i in range(b, end):
-                bad = bad | (indptr[i + 1] < indptr[i])
-            if indptr[end] != indptr[b]:
+            first = indptr[b]
+            if indptr[end] == first:
+                # No stored entry unless indptr decreases in between.
+                for i in range(b + 1, end):
+                    bad |= indptr[i] != first
+            else:
                 for i in range(b, end):
+                    bad |= indptr[i + 1] < indptr[i]
                     if indptr[i + 1] > indptr[i]:
                         rows[out] = <index_t>i
                         out += 1
             b = end
-        bad = bad | (indptr[n_rows] > indices.shape[0]) | (indptr[n_rows] > n_data)
+        bad |= (indptr[n_rows] > indices.shape[0]) | (indptr[n_rows] > n_data)
     if bad:
         raise MalformedCSR("indptr must start at 0, never decrease and end within the data")
     nnz = indptr[n_rows]
     with nogil:
         for i in range(nnz):
             col = indices[i]
-            bad = bad | (col < 0) | (col >= n_cols)
+            bad |= (col < 0) | (col >= n_cols)
     if bad:
         raise MalformedCSR(f"column indices must lie in [0, {n_cols})")
     return rows_arr[:out]
