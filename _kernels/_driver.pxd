@@ -34,7 +34,7 @@ cdef struct GradientRows:
     # dense ``(n, width)`` block, or the stored entries of a CSR matrix row,
     # summed into a zeroed per-thread row of ``scratch`` in storage order.
     const void* block          # the dense block, or NULL for CSR
-    const void* indptr         # CSR row starts (the rows' integer type)
+    const void* starts         # CSR: entries of the k-th row are starts[k]:starts[k + 1]
     const void* columns        # CSR column of each entry (same type)
     const void* data           # CSR entries (the variable's dtype)
     void* scratch              # CSR: one row of `width` per thread
@@ -43,26 +43,28 @@ cdef struct GradientRows:
 cdef inline object read_gradient(GradientRows* src, object values, floating[:, ::1] var,
                                  const index_t[::1] rows, int n_threads):
     """Fill ``src`` from ``values``: a C-contiguous ``(len(rows), width)``
-    array, or an object with ``indptr``, ``indices`` and ``data`` arrays (a
-    checked CSR matrix whose rows ``rows`` are read, with ``indptr`` of the
+    array, or an object with ``starts``, ``indices`` and ``data`` arrays (a
+    checked CSR matrix whose rows ``rows`` are read, with ``starts`` of the
     rows' integer type and ``data`` of the variable's dtype).  Returns what
     must stay alive while ``src`` is used."""
     cdef const floating[:, ::1] block
-    cdef const index_t[::1] indptr, columns
+    cdef const index_t[::1] starts, columns
     cdef const floating[::1] data
-    src.block = src.indptr = src.columns = src.data = src.scratch = NULL
-    if not hasattr(values, "indptr"):
+    src.block = src.starts = src.columns = src.data = src.scratch = NULL
+    if not hasattr(values, "starts"):
         block = values
         if block.shape[0] != rows.shape[0] or block.shape[1] != var.shape[1]:
             raise ValueError("values must have shape (len(rows), var.shape[1])")
         if block.shape[0] and block.shape[1]:
             src.block = &block[0, 0]
         return values
-    indptr = values.indptr
+    starts = values.starts
     columns = values.indices
     data = values.data
     scratch = bytearray((n_threads if n_threads > 1 else 1) * var.shape[1] * sizeof(floating))
-    src.indptr = &indptr[0]
+    if starts.shape[0] != rows.shape[0] + 1:
+        raise ValueError("starts must have len(rows) + 1 entries")
+    src.starts = &starts[0]
     src.columns = &columns[0] if columns.shape[0] else NULL
     src.data = &data[0] if data.shape[0] else NULL
     src.scratch = PyByteArray_AS_STRING(scratch)
@@ -71,10 +73,10 @@ cdef inline object read_gradient(GradientRows* src, object values, floating[:, :
 
 cdef inline const floating* gradient_row(const GradientRows* src, Py_ssize_t k,
                                          Py_ssize_t row, Py_ssize_t width, floating* scratch,
-                                         int part, const index_t* indptr) noexcept nogil:
+                                         int part, const index_t* starts) noexcept nogil:
     """The gradient row of the k-th given row (row ``row``); ``scratch`` is
     ``src.scratch`` typed, with one row for each part of the work (-1: the
-    calling thread's); ``indptr`` is ``src.indptr`` typed."""
+    calling thread's); ``starts`` is ``src.starts`` typed."""
     cdef const index_t* columns
     cdef const floating* data
     cdef floating* buf
@@ -85,7 +87,7 @@ cdef inline const floating* gradient_row(const GradientRows* src, Py_ssize_t k,
     columns = <const index_t*>src.columns
     data = <const floating*>src.data
     memset(buf, 0, width * sizeof(floating))
-    for e in range(indptr[row], indptr[row + 1]):
+    for e in range(starts[k], starts[k + 1]):
         buf[columns[e]] = buf[columns[e]] + data[e]
     return buf
 
@@ -131,7 +133,7 @@ cdef inline void update_rows(void (*rule)(floating**, const floating*, Py_ssize_
             prefetch_row(t, rows[k + PREFETCH_ROWS], sizeof(floating))
         apply_row(rule, t, rows[k],
                   gradient_row(src, k, rows[k], t.width, scratch, -1,
-                               <const index_t*>src.indptr), c)
+                               <const index_t*>src.starts), c)
 
 
 cdef inline void update_rows_in_turn(void (*rule)(floating**, const floating*, Py_ssize_t,
@@ -152,7 +154,7 @@ cdef inline void update_rows_in_turn(void (*rule)(floating**, const floating*, P
                 prefetch_row(t, rows[k + PREFETCH_ROWS], sizeof(floating))
             apply_row(rule, t, rows[k],
                       gradient_row(src, k, rows[k], t.width, scratch, part,
-                                   <const index_t*>src.indptr), c)
+                                   <const index_t*>src.starts), c)
 
 
 cdef inline void update_every_row(void (*rule)(floating**, const floating*, Py_ssize_t,
@@ -216,7 +218,7 @@ cdef inline void sweep_table(void (*rule)(floating**, const floating*, Py_ssize_
             if nxt < end:                                # touched row nxt
                 apply_row(rule, t, nxt,
                           gradient_row(src, order[k], nxt, width, scratch, -1,
-                                       <const index_t*>src.indptr), c)
+                                       <const index_t*>src.starts), c)
                 k = k + 1
             r = nxt + 1
 

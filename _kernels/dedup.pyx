@@ -74,19 +74,23 @@ def csr_rows(const index_t[::1] indptr, const index_t[::1] indices, Py_ssize_t n
     ``indptr`` must start at 0, never decrease and end within the data
     (``indptr[-1] <= len(indices), n_data``), and every column index in
     ``[0, indptr[-1])`` must lie in ``[0, n_cols)``; `MalformedCSR` is raised
-    if not (the ``indptr`` fault first).  Returns the touched rows in
-    ascending order, of ``indptr``'s integer type.  One pass over ``indptr``
+    if not (the ``indptr`` fault first).  Returns ``(rows, starts)``: the
+    touched rows in ascending order and ``starts[k] = indptr[rows[k]]``, with
+    ``starts[-1] = indptr[-1]`` (the k-th touched row's entries are
+    ``starts[k]:starts[k + 1]``), both of ``indptr``'s integer type.  One pass over ``indptr``
     (block by block, so the check and the search share each cache line) and
     one over the column indices; nothing is written but the result.
     """
     cdef Py_ssize_t n_rows = indptr.shape[0] - 1
     cdef Py_ssize_t b, i, end, out = 0, nnz
     cdef int bad = n_rows < 0
-    cdef index_t first, col
+    cdef index_t first, col, spread
     if bad:
         raise MalformedCSR("indptr must start at 0, never decrease and end within the data")
-    rows_arr = np.empty(n_rows, dtype=np.int32 if index_t is int else np.int64)
+    rows_arr = np.empty(n_rows + 1, dtype=np.int32 if index_t is int else np.int64)
+    starts_arr = np.empty(n_rows + 1, dtype=rows_arr.dtype)
     cdef index_t[::1] rows = rows_arr
+    cdef index_t[::1] starts = starts_arr
     with nogil:
         bad = indptr[0] != 0
         b = 0
@@ -95,16 +99,19 @@ def csr_rows(const index_t[::1] indptr, const index_t[::1] indices, Py_ssize_t n
             first = indptr[b]
             if indptr[end] == first:
                 # No stored entry unless indptr decreases in between.
+                spread = 0
                 for i in range(b + 1, end):
-                    bad |= indptr[i] != first
+                    spread = spread | (indptr[i] ^ first)
+                bad |= spread != 0
             else:
-                for i in range(b, end):
+                for i in range(b, end):          # written always, kept if touched
                     bad |= indptr[i + 1] < indptr[i]
-                    if indptr[i + 1] > indptr[i]:
-                        rows[out] = <index_t>i
-                        out += 1
+                    rows[out] = <index_t>i
+                    starts[out] = indptr[i]
+                    out += indptr[i + 1] > indptr[i]
             b = end
         bad |= (indptr[n_rows] > indices.shape[0]) | (indptr[n_rows] > n_data)
+        starts[out] = indptr[n_rows]
     if bad:
         raise MalformedCSR("indptr must start at 0, never decrease and end within the data")
     nnz = indptr[n_rows]
@@ -114,17 +121,18 @@ def csr_rows(const index_t[::1] indptr, const index_t[::1] indices, Py_ssize_t n
             bad |= (col < 0) | (col >= n_cols)
     if bad:
         raise MalformedCSR(f"column indices must lie in [0, {n_cols})")
-    return rows_arr[:out]
+    return rows_arr[:out], starts_arr[:out + 1]
 
 
-def csr_gather(const index_t[::1] rows, const index_t[::1] indptr, const index_t[::1] indices,
+def csr_gather(const index_t[::1] starts, const index_t[::1] indices,
                const floating[::1] data, Py_ssize_t n_cols):
-    """The dense ``(len(rows), n_cols)`` block of CSR rows ``rows``: each
-    row's entries, a column stored twice summed in storage order.
+    """The dense ``(len(starts) - 1, n_cols)`` block of the CSR rows whose
+    entries are ``starts[k]:starts[k + 1]`` (see `csr_rows`): each row's
+    entries, a column stored twice summed in storage order.
 
-    Preconditions: the structure passed `csr_rows`; ``rows`` in range.
+    Preconditions: the structure passed `csr_rows`.
     """
-    values_arr = np.zeros((rows.shape[0], n_cols),
+    values_arr = np.zeros((starts.shape[0] - 1, n_cols),
                           dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] values = values_arr
     cdef Py_ssize_t k
@@ -133,9 +141,9 @@ def csr_gather(const index_t[::1] rows, const index_t[::1] indptr, const index_t
     if n_cols == 0:
         return values_arr
     with nogil:
-        for k in range(rows.shape[0]):
+        for k in range(starts.shape[0] - 1):
             dst = &values[k, 0]
-            for e in range(indptr[rows[k]], indptr[rows[k] + 1]):
+            for e in range(starts[k], starts[k + 1]):
                 dst[indices[e]] = dst[indices[e]] + data[e]
     return values_arr
 
@@ -148,8 +156,8 @@ def csr_touched_rows(indptr, indices, data, Py_ssize_t n_cols):
     column stored twice is summed in storage order); `csr_rows`, then
     `csr_gather`.  `MalformedCSR` is raised for a malformed structure.
     """
-    rows = csr_rows(indptr, indices, len(data), n_cols)
-    return rows.astype(np.int64), csr_gather(rows, indptr, indices, data, n_cols)
+    rows, starts = csr_rows(indptr, indices, len(data), n_cols)
+    return rows.astype(np.int64), csr_gather(starts, indices, data, n_cols)
 
 
 def first_index_out_of_range(const index_t[::1] indices, long long n_rows):

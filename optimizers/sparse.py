@@ -314,10 +314,10 @@ def from_scipy(grad, var, name):
                                       f"{var.shape[0]} rows")
     if data.dtype == var.dtype and data.dtype.kind == "f" and data.dtype != np.float16:
         try:
-            rows = csr_rows(indptr, indices, len(data), var.shape[1])
+            rows, starts = csr_rows(indptr, indices, len(data), var.shape[1])
         except MalformedCSR as exc:
             raise _malformed(name, "csr", str(exc)) from None
-        csr = CSRRows(rows, indptr, indices, np.ascontiguousarray(data), var.shape[1])
+        csr = CSRRows(rows, starts, indices, np.ascontiguousarray(data), var.shape[1])
         # ``indices`` a copy: a gradient transformer may rewrite it in place.
         out = IndexedSlices._checked(None, rows.astype(np.int64), var.shape)
         out._unique, out._csr = True, csr
@@ -340,18 +340,18 @@ class CSRRows:
     """The touched rows of a checked CSR gradient, as the kernels read them.
 
     ``rows`` (ascending, of ``indptr``'s integer type) are the rows with a
-    stored entry; ``indptr``, ``indices`` and ``data`` are the matrix's
-    arrays (``data`` of the variable's dtype).  A kernel given this instead
+    stored entry, whose entries are ``starts[k]:starts[k + 1]`` of the
+    matrix's ``indices`` and ``data`` (``data`` of the variable's dtype).  A kernel given this instead
     of a values block sums each row's entries into a scratch row (a column
     stored twice in storage order) and applies its rule there: no block of
     touched rows is built.
     """
 
-    __slots__ = ("rows", "indptr", "indices", "data", "width")
+    __slots__ = ("rows", "starts", "indices", "data", "width")
 
-    def __init__(self, rows, indptr, indices, data, width):
-        self.rows, self.indptr, self.indices, self.data, self.width = (
-            rows, indptr, indices, data, width)
+    def __init__(self, rows, starts, indices, data, width):
+        self.rows, self.starts, self.indices, self.data, self.width = (
+            rows, starts, indices, data, width)
 
     @property
     def size(self):
@@ -360,7 +360,7 @@ class CSRRows:
 
     def block(self):
         """The dense ``(len(rows), width)`` values block (the same bits)."""
-        return csr_gather(self.rows, self.indptr, self.indices, self.data, self.width)
+        return csr_gather(self.starts, self.indices, self.data, self.width)
 
 
 def _complex_touched_rows(indptr, indices, data, width):
