@@ -6,7 +6,7 @@ from _types cimport floating, index_t
 
 
 def dedup_rows(const index_t[::1] indices, const floating[:, ::1] values,
-               int[::1] row_slot):
+               int[::1] row_position):
     """Sum the values of repeated indices.
 
     Returns ``(unique, summed)``: the distinct indices in order of first
@@ -15,15 +15,15 @@ def dedup_rows(const index_t[::1] indices, const floating[:, ::1] values,
     O(len(indices) x width), with no sort.
 
     Preconditions (checked by the caller): ``0 <= indices[k] <
-    len(row_slot)``; ``values.shape[0] == len(indices) < 2**31``; every
-    entry of ``row_slot`` (int32) is -1.  ``row_slot`` is scratch that maps a
-    row to its position in ``unique``; it is reset to -1 before returning,
-    so one array serves every call.
+    len(row_position)``; ``values.shape[0] == len(indices) < 2**31``; every
+    entry of ``row_position`` (int32) is -1.  ``row_position`` is scratch
+    that maps a row to its position in ``unique``; it is reset to -1 before
+    returning, so one array serves every call.
     """
     cdef Py_ssize_t n = indices.shape[0], width = values.shape[1]
     cdef Py_ssize_t k, j, n_unique = 0
     cdef long long row
-    cdef int slot
+    cdef int position
     unique_arr = np.empty(n, dtype=np.int64)
     pos_arr = np.empty(n, dtype=np.int32)
     cdef long long[::1] unique = unique_arr
@@ -31,15 +31,15 @@ def dedup_rows(const index_t[::1] indices, const floating[:, ::1] values,
     with nogil:
         for k in range(n):
             if k + 4 * PREFETCH_ROWS < n:
-                prefetch_bytes(&row_slot[indices[k + 4 * PREFETCH_ROWS]], 1)
+                prefetch_bytes(&row_position[indices[k + 4 * PREFETCH_ROWS]], 1)
             row = indices[k]
-            slot = row_slot[row]
-            if slot < 0:
-                slot = <int>n_unique
-                row_slot[row] = slot
-                unique[slot] = row
+            position = row_position[row]
+            if position < 0:
+                position = <int>n_unique
+                row_position[row] = position
+                unique[position] = row
                 n_unique += 1
-            pos[k] = slot
+            pos[k] = position
     summed_arr = np.zeros((n_unique, width),
                           dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] summed = summed_arr
@@ -53,7 +53,7 @@ def dedup_rows(const index_t[::1] indices, const floating[:, ::1] values,
                 for j in range(width):
                     dst[j] = dst[j] + src[j]
         for k in range(n_unique):
-            row_slot[unique[k]] = -1
+            row_position[unique[k]] = -1
     return unique_arr[:n_unique], summed_arr
 
 

@@ -23,7 +23,7 @@ from ._registry import register
 from ._dense import BLOCK, Scratch, blocks
 from ._validation import (check_global_clip_dtypes, check_pairs, check_sparse_constraints,
                           check_variable, filter_empty_gradients, is_real_number)
-from .sparse import IndexedSlices, RowSlotMap, as_rows
+from .sparse import IndexedSlices, RowPositionMap, as_rows
 from .variables import DEVICE, Variable, as_array, var_name
 
 __all__ = ["Optimizer"]
@@ -318,7 +318,7 @@ class Optimizer:
         d["_iterations"] = None
         d["_own_weights"] = []          # weights that are not slots (iterations, ...)
         d["_layouts"] = {}              # slot key -> [var shape, [(slot, slot shape)]]
-        d["_row_slots"] = RowSlotMap()
+        d["_row_positions"] = RowPositionMap()
         d["_scratch"] = Scratch()
         # One step at a time: scratch, row maps and slots are written with the
         # GIL released, so concurrent calls are serialised (see `apply_gradients`).
@@ -338,7 +338,7 @@ class Optimizer:
     # own), nor are the Variables whose slots the optimizer holds: they are
     # found again by identity (see `_slot_key`).  Bare ndarrays travel with
     # the optimizer and key their slots by the copies' ids.
-    _TRANSIENT = ("_lock", "_scratch", "_row_slots", "_view_cache", "_appliers_cache")
+    _TRANSIENT = ("_lock", "_scratch", "_row_positions", "_view_cache", "_appliers_cache")
 
     def __getstate__(self):
         state = {k: v for k, v in self.__dict__.items() if k not in self._TRANSIENT}
@@ -353,7 +353,7 @@ class Optimizer:
             state[field] = {rekey.get(key, key): value for key, value in state[field].items()}
         self.__dict__.update(state)
         self.__dict__.update(_lock=threading.RLock(), _scratch=Scratch(),
-                             _row_slots=RowSlotMap())
+                             _row_positions=RowPositionMap())
 
     def _unknown_keyword_message(self, key):
         """Name the parameters this class takes, and the nearest to ``key``."""
@@ -1007,7 +1007,7 @@ class Optimizer:
         values = as_rows(grad.values, len(grad.indices))
         if grad._unique:
             return grad.indices, values
-        return self._row_slots.dedup(values, grad.indices, shape[0] if shape else 1)
+        return self._row_positions.dedup(values, grad.indices, shape[0] if shape else 1)
 
     def _accumulated_mean(self, grad, var):
         """``(grad + accumulated) / k`` for the update call: an ndarray if any
@@ -1569,7 +1569,7 @@ class Optimizer:
         """Return ``(summed_values, unique_indices)``, unique in first-seen order."""
         arr = as_array(var)
         width = int(np.prod(arr.shape[1:], dtype=np.int64))
-        unique, summed = self._row_slots.dedup(
+        unique, summed = self._row_positions.dedup(
             values.reshape(len(indices), width), indices, arr.shape[0])
         return summed.reshape((len(unique),) + arr.shape[1:]), unique
 

@@ -12,7 +12,7 @@ from ._kernels.dedup import (MalformedCSR, csr_gather, csr_rows, csr_touched_row
                              first_index_out_of_range)
 
 __all__ = ["IndexedSlices", "GradientIndexError", "is_sparse", "check_indexed_slices", "from_scipy", "as_rows",
-           "RowSlotMap"]
+           "RowPositionMap"]
 
 
 class GradientIndexError(ValueError, IndexError):
@@ -386,7 +386,7 @@ def to_indexed_slices(grad, var, name):
     return IndexedSlices._checked(values, indices, var.shape)
 
 
-class RowSlotMap:
+class RowPositionMap:
     """Scratch ``row -> position`` map for O(batch) duplicate summing.
 
     One int32 array, all -1 between calls, grown to the largest row count
@@ -395,12 +395,6 @@ class RowSlotMap:
 
     def __init__(self):
         self._map = np.empty(0, dtype=np.int32)
-
-    def array(self, n_rows):
-        """The map itself (all -1), at least ``n_rows`` long."""
-        if len(self._map) < n_rows:
-            self._map = np.full(n_rows, -1, dtype=np.int32)
-        return self._map
 
     def dedup(self, values, indices, n_rows):
         """Return ``(unique_indices, summed_values)``; see `dedup_rows`.

@@ -24,13 +24,13 @@ def test_dedup_rows_matches_fold(dtype, index_dtype):
     rng = np.random.default_rng(0)
     indices = rng.integers(0, 9, 40).astype(index_dtype)
     values = rng.normal(size=(40, 3)).astype(dtype)
-    row_slot = np.full(9, -1, np.int32)
-    unique, summed = dedup_rows(indices, values, row_slot)
+    row_position = np.full(9, -1, np.int32)
+    unique, summed = dedup_rows(indices, values, row_position)
     ref_unique, ref_summed = _fold(indices.tolist(), values)
     np.testing.assert_array_equal(unique, ref_unique)
     assert summed.dtype == dtype
     assert summed.tobytes() == ref_summed.tobytes()
-    assert (row_slot == -1).all()
+    assert (row_position == -1).all()
 
 
 def test_dedup_rows_empty(dtype):
@@ -135,8 +135,8 @@ def test_kernels_give_the_same_bits_for_any_thread_count(dtype, threads):
     lr, mu = dtype.type(0.1), dtype.type(0.9)
     results = []
     for n_threads in (1, threads):
-        row_slot = np.full(50, -1, np.int32)
-        unique, summed = dedup_rows(indices, values, row_slot)
+        row_position = np.full(50, -1, np.int32)
+        unique, summed = dedup_rows(indices, values, row_position)
         var = np.ones((50, 6), dtype)
         accum = np.zeros((50, 6), dtype)
         sgd_momentum_rows(var, accum, unique, summed, dict(lr_t=lr, momentum=mu), True, n_threads)
