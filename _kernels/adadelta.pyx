@@ -1,13 +1,24 @@
 """Sparse Adadelta update."""
-from cython.parallel cimport prange
-
-from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
+from _driver cimport GradientRows, Tables, read_gradient, add_table, update_rows
 from _types cimport f_sqrt, floating, index_t
 
 
-cdef inline void adadelta_row(floating* w, floating* a, floating* u, const floating* g,
-                              Py_ssize_t width, floating lr, floating rho,
-                              floating one_minus_rho, floating epsilon) noexcept nogil:
+cdef struct AdadeltaCoefs:
+    # Values of the variable's dtype (a float32 is carried exactly).
+    double lr_t
+    double rho
+    double one_minus_rho
+    double epsilon
+
+
+cdef void adadelta_row(floating** p, const floating* g, Py_ssize_t width,
+                       const void* coefs) noexcept nogil:
+    cdef const AdadeltaCoefs* c = <const AdadeltaCoefs*>coefs
+    cdef floating lr = <floating>c.lr_t, rho = <floating>c.rho
+    cdef floating one_minus_rho = <floating>c.one_minus_rho, epsilon = <floating>c.epsilon
+    cdef floating* w = p[0]
+    cdef floating* a = p[1]
+    cdef floating* u = p[2]
     cdef Py_ssize_t j
     cdef floating upd
     cdef floating one = 1          # a bare `1 / x` would be computed in double
@@ -19,23 +30,25 @@ cdef inline void adadelta_row(floating* w, floating* a, floating* u, const float
 
 
 def adadelta_rows(floating[:, ::1] var, floating[:, ::1] accum, floating[:, ::1] accum_update,
-                  const index_t[::1] rows, const floating[:, ::1] values, floating lr,
-                  floating rho, floating one_minus_rho, floating epsilon, int n_threads=1):
+                  const index_t[::1] rows, values, AdadeltaCoefs c,
+                  int n_threads=1):
     """Adadelta on the given rows only (TensorFlow's ``SparseApplyAdadelta``)::
 
         accum[r] = accum[r] * rho + (g * g) * one_minus_rho
         upd      = (sqrt(accum_update[r] + epsilon) * (1 / sqrt(accum[r] + epsilon))) * g
-        var[r]  -= upd * lr
+        var[r]  -= upd * lr_t
         accum_update[r] = accum_update[r] * rho + (upd * upd) * one_minus_rho
     """
-    cdef Py_ssize_t n = rows.shape[0], width = var.shape[1], k
+    cdef Py_ssize_t n = rows.shape[0], width = var.shape[1]
+    cdef Tables t
+    cdef GradientRows src
     if width == 0 or n == 0:
         return
-    for k in prange(n, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
-                    schedule="static"):
-        if k + PREFETCH_ROWS < n:
-            prefetch_bytes(&var[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
-            prefetch_bytes(&accum[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
-            prefetch_bytes(&accum_update[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
-        adadelta_row(&var[rows[k], 0], &accum[rows[k], 0], &accum_update[rows[k], 0],
-                     &values[k, 0], width, lr, rho, one_minus_rho, epsilon)
+    t.width = width
+    t.count = 0
+    add_table(&t, &var[0, 0], width)
+    add_table(&t, &accum[0, 0], width)
+    add_table(&t, &accum_update[0, 0], width)
+    keep = read_gradient(&src, values, var, rows, n_threads)
+    with nogil:
+        update_rows(adadelta_row[floating], &t, &rows[0], n, &src, &c, n_threads)

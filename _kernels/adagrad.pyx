@@ -1,12 +1,20 @@
 """Sparse Adagrad updates: per element (Adagrad) and per row (RowwiseAdagrad)."""
-from cython.parallel cimport prange
-
-from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
+from _driver cimport GradientRows, Tables, read_gradient, add_table, update_every_row, update_rows
 from _types cimport f_sqrt, floating, index_t
 
 
-cdef inline void adagrad_row(floating* w, floating* a, const floating* g, Py_ssize_t width,
-                             floating lr, floating epsilon) noexcept nogil:
+cdef struct AdagradCoefs:
+    # Values of the variable's dtype (a float32 is carried exactly).
+    double lr_t
+    double epsilon
+
+
+cdef void adagrad_row(floating** p, const floating* g, Py_ssize_t width,
+                      const void* coefs) noexcept nogil:
+    cdef const AdagradCoefs* c = <const AdagradCoefs*>coefs
+    cdef floating lr = <floating>c.lr_t, epsilon = <floating>c.epsilon
+    cdef floating* w = p[0]
+    cdef floating* a = p[1]
     cdef Py_ssize_t j
     for j in range(width):
         a[j] = a[j] + g[j] * g[j]
@@ -14,30 +22,35 @@ cdef inline void adagrad_row(floating* w, floating* a, const floating* g, Py_ssi
 
 
 def adagrad_rows(floating[:, ::1] var, floating[:, ::1] accum, const index_t[::1] rows,
-                 const floating[:, ::1] values, floating lr, floating epsilon,
-                 int n_threads=1):
+                 values, AdagradCoefs c, int n_threads=1):
     """Adagrad on the given rows only (TensorFlow's ``SparseApplyAdagradV2``)::
 
         accum[r] += g * g
-        var[r]   -= (lr * g) / (sqrt(accum[r]) + epsilon)
+        var[r]   -= (lr_t * g) / (sqrt(accum[r]) + epsilon)
 
     Preconditions (checked by the caller): rows unique and in range;
     ``accum`` has ``var``'s shape; ``values.shape == (len(rows), width)``.
     """
-    cdef Py_ssize_t n = rows.shape[0], width = var.shape[1], k
+    cdef Py_ssize_t n = rows.shape[0], width = var.shape[1]
+    cdef Tables t
+    cdef GradientRows src
     if width == 0 or n == 0:
         return
-    for k in prange(n, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
-                    schedule="static"):
-        if k + PREFETCH_ROWS < n:
-            prefetch_bytes(&var[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
-            prefetch_bytes(&accum[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
-        adagrad_row(&var[rows[k], 0], &accum[rows[k], 0], &values[k, 0], width, lr, epsilon)
+    t.width = width
+    t.count = 0
+    add_table(&t, &var[0, 0], width)
+    add_table(&t, &accum[0, 0], width)
+    keep = read_gradient(&src, values, var, rows, n_threads)
+    with nogil:
+        update_rows(adagrad_row[floating], &t, &rows[0], n, &src, &c, n_threads)
 
 
-cdef inline void rowwise_adagrad_row(floating* w, floating* a, const floating* g,
-                                     Py_ssize_t width, floating lr,
-                                     floating epsilon) noexcept nogil:
+cdef void rowwise_adagrad_row(floating** p, const floating* g, Py_ssize_t width,
+                              const void* coefs) noexcept nogil:
+    cdef const AdagradCoefs* c = <const AdagradCoefs*>coefs
+    cdef floating lr = <floating>c.lr_t, epsilon = <floating>c.epsilon
+    cdef floating* w = p[0]
+    cdef floating* a = p[1]                # one accumulator for the row
     cdef Py_ssize_t j
     cdef floating sq = 0, denom
     for j in range(width):
@@ -48,31 +61,37 @@ cdef inline void rowwise_adagrad_row(floating* w, floating* a, const floating* g
         w[j] = w[j] - (g[j] * lr) / denom
 
 
+cdef inline void rowwise_tables(Tables* t, floating[:, ::1] var, floating[::1] accum) noexcept:
+    t.width = var.shape[1]
+    t.count = 0
+    add_table(t, &var[0, 0], var.shape[1])
+    add_table(t, &accum[0], 1)
+
+
 def rowwise_adagrad_rows(floating[:, ::1] var, floating[::1] accum, const index_t[::1] rows,
-                         const floating[:, ::1] values, floating lr, floating epsilon,
-                         int n_threads=1):
+                         values, AdagradCoefs c, int n_threads=1):
     """Adagrad with one accumulator per row, on the given rows only::
 
         accum[r] += mean(g * g)          (over the row, summed left to right)
-        var[r]   -= (g * lr) / (sqrt(accum[r]) + epsilon)
+        var[r]   -= (g * lr_t) / (sqrt(accum[r]) + epsilon)
 
     Preconditions (checked by the caller): rows unique and in range;
     ``len(accum) == var.shape[0]``; ``values.shape == (len(rows), width)``.
     """
-    cdef Py_ssize_t n = rows.shape[0], width = var.shape[1], k
-    if width == 0 or n == 0:
+    cdef Py_ssize_t n = rows.shape[0]
+    cdef Tables t
+    cdef GradientRows src
+    if var.shape[1] == 0 or n == 0:
         return
-    for k in prange(n, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
-                    schedule="static"):
-        if k + PREFETCH_ROWS < n:
-            prefetch_bytes(&var[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
-        rowwise_adagrad_row(&var[rows[k], 0], &accum[rows[k]], &values[k, 0], width, lr,
-                            epsilon)
+    rowwise_tables(&t, var, accum)
+    keep = read_gradient(&src, values, var, rows, n_threads)
+    with nogil:
+        update_rows(rowwise_adagrad_row[floating], &t, &rows[0], n, &src, &c,
+                    n_threads)
 
 
 def rowwise_adagrad_all(floating[:, ::1] var, floating[::1] accum,
-                        const floating[:, ::1] grad, floating lr, floating epsilon,
-                        int n_threads=1):
+                        const floating[:, ::1] grad, AdagradCoefs c, int n_threads=1):
     """Rowwise Adagrad on every row (a dense gradient), row by row as
     `rowwise_adagrad_rows` does, so a dense step equals a sparse step that
     names every row, bit for bit; no temporaries.
@@ -80,9 +99,10 @@ def rowwise_adagrad_all(floating[:, ::1] var, floating[::1] accum,
     Preconditions (checked by the caller): ``grad`` has ``var``'s shape;
     ``len(accum) == var.shape[0]``.
     """
-    cdef Py_ssize_t n = var.shape[0], width = var.shape[1], r
-    if width == 0 or n == 0:
+    cdef Tables t
+    if var.shape[1] == 0 or var.shape[0] == 0:
         return
-    for r in prange(n, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
-                    schedule="static"):
-        rowwise_adagrad_row(&var[r, 0], &accum[r], &grad[r, 0], width, lr, epsilon)
+    rowwise_tables(&t, var, accum)
+    with nogil:
+        update_every_row(rowwise_adagrad_row[floating], &t, var.shape[0], &grad[0, 0], &c,
+                         n_threads)

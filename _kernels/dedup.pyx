@@ -6,7 +6,7 @@ from _types cimport floating, index_t
 
 
 def dedup_rows(const index_t[::1] indices, const floating[:, ::1] values,
-               int[::1] row_slot):
+               int[::1] row_position):
     """Sum the values of repeated indices.
 
     Returns ``(unique, summed)``: the distinct indices in order of first
@@ -15,15 +15,15 @@ def dedup_rows(const index_t[::1] indices, const floating[:, ::1] values,
     O(len(indices) x width), with no sort.
 
     Preconditions (checked by the caller): ``0 <= indices[k] <
-    len(row_slot)``; ``values.shape[0] == len(indices) < 2**31``; every
-    entry of ``row_slot`` (int32) is -1.  ``row_slot`` is scratch that maps a
-    row to its position in ``unique``; it is reset to -1 before returning,
-    so one array serves every call.
+    len(row_position)``; ``values.shape[0] == len(indices) < 2**31``; every
+    entry of ``row_position`` (int32) is -1.  ``row_position`` is scratch
+    that maps a row to its position in ``unique``; it is reset to -1 before
+    returning, so one array serves every call.
     """
     cdef Py_ssize_t n = indices.shape[0], width = values.shape[1]
     cdef Py_ssize_t k, j, n_unique = 0
     cdef long long row
-    cdef int slot
+    cdef int position
     unique_arr = np.empty(n, dtype=np.int64)
     pos_arr = np.empty(n, dtype=np.int32)
     cdef long long[::1] unique = unique_arr
@@ -31,15 +31,15 @@ def dedup_rows(const index_t[::1] indices, const floating[:, ::1] values,
     with nogil:
         for k in range(n):
             if k + 4 * PREFETCH_ROWS < n:
-                prefetch_bytes(&row_slot[indices[k + 4 * PREFETCH_ROWS]], 1)
+                prefetch_bytes(&row_position[indices[k + 4 * PREFETCH_ROWS]], 1)
             row = indices[k]
-            slot = row_slot[row]
-            if slot < 0:
-                slot = <int>n_unique
-                row_slot[row] = slot
-                unique[slot] = row
+            position = row_position[row]
+            if position < 0:
+                position = <int>n_unique
+                row_position[row] = position
+                unique[position] = row
                 n_unique += 1
-            pos[k] = slot
+            pos[k] = position
     summed_arr = np.zeros((n_unique, width),
                           dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] summed = summed_arr
@@ -53,76 +53,111 @@ def dedup_rows(const index_t[::1] indices, const floating[:, ::1] values,
                 for j in range(width):
                     dst[j] = dst[j] + src[j]
         for k in range(n_unique):
-            row_slot[unique[k]] = -1
+            row_position[unique[k]] = -1
     return unique_arr[:n_unique], summed_arr
 
 
-# Rows skipped at once when a CSR matrix has a run of empty rows.
+# Rows of ``indptr`` checked as one block: a block whose first and last
+# starts are equal holds only empty rows and is not searched for touched rows.
 cdef enum:
-    SKIP_ROWS = 16
+    BLOCK_ROWS = 16
 
 
 class MalformedCSR(ValueError):
     """The CSR arrays contradict each other or the matrix shape."""
 
 
-def csr_touched_rows(const index_t[::1] indptr, const index_t[::1] indices,
-                     const floating[::1] data, Py_ssize_t n_cols):
+def csr_rows(const index_t[::1] indptr, const index_t[::1] indices, Py_ssize_t n_data,
+             Py_ssize_t n_cols):
+    """Check a CSR matrix's structure; return the rows with a stored entry.
+
+    ``indptr`` must start at 0, never decrease and end within the data
+    (``indptr[-1] <= len(indices), n_data``), and every column index in
+    ``[0, indptr[-1])`` must lie in ``[0, n_cols)``; `MalformedCSR` is raised
+    if not (the ``indptr`` fault first).  Returns ``(rows, starts)``: the
+    touched rows in ascending order and ``starts[k] = indptr[rows[k]]``, with
+    ``starts[-1] = indptr[-1]`` (the k-th touched row's entries are
+    ``starts[k]:starts[k + 1]``), both of ``indptr``'s integer type.  One pass over ``indptr``
+    (block by block, so the check and the search share each cache line) and
+    one over the column indices; nothing is written but the result.
+    """
+    cdef Py_ssize_t n_rows = indptr.shape[0] - 1
+    cdef Py_ssize_t b, i, end, out = 0, nnz
+    cdef int bad = n_rows < 0
+    cdef index_t first, col, spread
+    if bad:
+        raise MalformedCSR("indptr must start at 0, never decrease and end within the data")
+    rows_arr = np.empty(n_rows + 1, dtype=np.int32 if index_t is int else np.int64)
+    starts_arr = np.empty(n_rows + 1, dtype=rows_arr.dtype)
+    cdef index_t[::1] rows = rows_arr
+    cdef index_t[::1] starts = starts_arr
+    with nogil:
+        bad = indptr[0] != 0
+        b = 0
+        while b < n_rows:
+            end = b + BLOCK_ROWS if b + BLOCK_ROWS < n_rows else n_rows
+            first = indptr[b]
+            if indptr[end] == first:
+                # No stored entry unless indptr decreases in between.
+                spread = 0
+                for i in range(b + 1, end):
+                    spread = spread | (indptr[i] ^ first)
+                bad |= spread != 0
+            else:
+                for i in range(b, end):          # written always, kept if touched
+                    bad |= indptr[i + 1] < indptr[i]
+                    rows[out] = <index_t>i
+                    starts[out] = indptr[i]
+                    out += indptr[i + 1] > indptr[i]
+            b = end
+        bad |= (indptr[n_rows] > indices.shape[0]) | (indptr[n_rows] > n_data)
+        starts[out] = indptr[n_rows]
+    if bad:
+        raise MalformedCSR("indptr must start at 0, never decrease and end within the data")
+    nnz = indptr[n_rows]
+    with nogil:
+        for i in range(nnz):
+            col = indices[i]
+            bad |= (col < 0) | (col >= n_cols)
+    if bad:
+        raise MalformedCSR(f"column indices must lie in [0, {n_cols})")
+    return rows_arr[:out], starts_arr[:out + 1]
+
+
+def csr_gather(const index_t[::1] starts, const index_t[::1] indices,
+               const floating[::1] data, Py_ssize_t n_cols):
+    """The dense ``(len(starts) - 1, n_cols)`` block of the CSR rows whose
+    entries are ``starts[k]:starts[k + 1]`` (see `csr_rows`): each row's
+    entries, a column stored twice summed in storage order.
+
+    Preconditions: the structure passed `csr_rows`.
+    """
+    values_arr = np.zeros((starts.shape[0] - 1, n_cols),
+                          dtype=np.float32 if floating is float else np.float64)
+    cdef floating[:, ::1] values = values_arr
+    cdef Py_ssize_t k
+    cdef index_t e
+    cdef floating* dst
+    if n_cols == 0:
+        return values_arr
+    with nogil:
+        for k in range(starts.shape[0] - 1):
+            dst = &values[k, 0]
+            for e in range(starts[k], starts[k + 1]):
+                dst[indices[e]] = dst[indices[e]] + data[e]
+    return values_arr
+
+
+def csr_touched_rows(indptr, indices, data, Py_ssize_t n_cols):
     """Gather the rows of a CSR matrix that hold at least one stored entry.
 
     Returns ``(rows, values)``: the row numbers in ascending order (int64)
     and a dense ``(len(rows), n_cols)`` block with each row's entries (a
-    column stored twice is summed in storage order).  Cost is
-    O(rows + nnz + len(rows) * n_cols); the matrix is never densified.
-
-    The arrays are checked on the way (``indptr`` starting at 0 and
-    non-decreasing, ``indptr[-1] <= len(indices), len(data)``, every column
-    in ``[0, n_cols)``); `MalformedCSR` is raised if they are not.
+    column stored twice is summed in storage order); `csr_rows`, then
+    `csr_gather`.  `MalformedCSR` is raised for a malformed structure.
     """
-    cdef Py_ssize_t n_rows = indptr.shape[0] - 1
-    cdef Py_ssize_t i, k, n_touched = 0, out = 0, col
-    cdef bint bad = n_rows < 0
-    cdef index_t start, stop
-    if not bad:
-        with nogil:
-            bad = indptr[0] != 0
-            for i in range(n_rows):
-                start = indptr[i]
-                stop = indptr[i + 1]
-                bad = bad | (stop < start)
-                n_touched += stop > start
-            bad = bad | (indptr[n_rows] > indices.shape[0]) | (indptr[n_rows] > data.shape[0])
-    if bad:
-        raise MalformedCSR("indptr must start at 0, never decrease and end within the data")
-    rows_arr = np.empty(n_touched, dtype=np.int64)
-    values_arr = np.zeros((n_touched, n_cols),
-                          dtype=np.float32 if floating is float else np.float64)
-    cdef long long[::1] rows = rows_arr
-    cdef floating[:, ::1] values = values_arr
-    cdef floating* dst
-    with nogil:
-        i = 0
-        while i < n_rows:
-            # indptr never decreases: equal ends mean a run of empty rows.
-            if i + SKIP_ROWS <= n_rows and indptr[i + SKIP_ROWS] == indptr[i]:
-                i += SKIP_ROWS
-                continue
-            start = indptr[i]
-            stop = indptr[i + 1]
-            i += 1
-            if stop > start:
-                rows[out] = i - 1
-                dst = &values[out, 0]
-                for k in range(start, stop):
-                    col = indices[k]
-                    if col < 0 or col >= n_cols:
-                        bad = True
-                        break
-                    dst[col] = dst[col] + data[k]
-                out += 1
-    if bad:
-        raise MalformedCSR(f"column indices must lie in [0, {n_cols})")
-    return rows_arr, values_arr
+    rows, starts = csr_rows(indptr, indices, len(data), n_cols)
+    return rows.astype(np.int64), csr_gather(starts, indices, data, n_cols)
 
 
 def first_index_out_of_range(const index_t[::1] indices, long long n_rows):

@@ -1,8 +1,22 @@
 """Sparse FTRL-Proximal update (TensorFlow's ``SparseApplyFtrl`` / ``...V2``)."""
-from cython.parallel cimport prange
-
-from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
+from _driver cimport GradientRows, Tables, read_gradient, add_table, update_rows
 from _types cimport f_pow, f_sqrt, floating, index_t
+
+
+cdef struct FtrlCoefs:
+    # Values of the variable's dtype (a float32 is carried exactly).
+    double lr_t
+    double l1
+    double two_l2
+    double two_shrinkage
+    double lr_power
+    bint shrinkage
+
+
+cdef struct FtrlStep:
+    FtrlCoefs c
+    bint use_sqrt        # lr_power == -0.5
+    bint rank1           # TensorFlow's scalar kernel (1-D variables)
 
 
 cdef inline floating clip(floating x, floating bound) noexcept nogil:
@@ -13,10 +27,16 @@ cdef inline floating clip(floating x, floating bound) noexcept nogil:
     return x
 
 
-cdef inline void ftrl_row(floating* w, floating* a, floating* z, const floating* g,
-                          Py_ssize_t width, floating lr, floating l1, floating two_l2,
-                          floating two_shrinkage, floating neg_p, bint use_sqrt,
-                          bint shrinkage, bint rank1) noexcept nogil:
+cdef void ftrl_row(floating** p, const floating* g, Py_ssize_t width,
+                   const void* step) noexcept nogil:
+    cdef const FtrlStep* s = <const FtrlStep*>step
+    cdef floating lr = <floating>s.c.lr_t, l1 = <floating>s.c.l1
+    cdef floating two_l2 = <floating>s.c.two_l2, two_shrinkage = <floating>s.c.two_shrinkage
+    cdef floating neg_p = -<floating>s.c.lr_power
+    cdef bint use_sqrt = s.use_sqrt, shrinkage = s.c.shrinkage, rank1 = s.rank1
+    cdef floating* w = p[0]
+    cdef floating* a = p[1]
+    cdef floating* z = p[2]
     cdef Py_ssize_t j
     cdef floating gs, new_a, pow_new, pow_old, sigma
     for j in range(width):
@@ -39,13 +59,18 @@ cdef inline void ftrl_row(floating* w, floating* a, floating* z, const floating*
         a[j] = new_a
 
 
-cdef inline void ftrl_sqrt_row(floating* w, floating* a, floating* z, const floating* g,
-                               Py_ssize_t width, floating lr, floating l1, floating two_l2,
-                               floating two_shrinkage, bint shrinkage) noexcept nogil:
+cdef void ftrl_sqrt_row(floating** p, const floating* g, Py_ssize_t width,
+                        const void* step) noexcept nogil:
     # ftrl_row for learning_rate_power == -0.5 on rank >= 2: no pow, so it vectorises.
+    cdef const FtrlStep* s = <const FtrlStep*>step
+    cdef floating lr = <floating>s.c.lr_t, l1 = <floating>s.c.l1
+    cdef floating two_l2 = <floating>s.c.two_l2, two_shrinkage = <floating>s.c.two_shrinkage
+    cdef floating* w = p[0]
+    cdef floating* a = p[1]
+    cdef floating* z = p[2]
     cdef Py_ssize_t j
     cdef floating new_a, pow_new
-    if shrinkage:
+    if s.c.shrinkage:
         for j in range(width):
             new_a = a[j] + g[j] * g[j]
             pow_new = f_sqrt(new_a)
@@ -63,13 +88,13 @@ cdef inline void ftrl_sqrt_row(floating* w, floating* a, floating* z, const floa
 
 
 def ftrl_rows(floating[:, ::1] var, floating[:, ::1] accum, floating[:, ::1] linear,
-              const index_t[::1] rows, const floating[:, ::1] values, floating lr,
-              floating l1, floating two_l2, floating two_shrinkage, floating lr_power,
-              bint shrinkage, bint rank1, int n_threads=1):
+              const index_t[::1] rows, values, FtrlCoefs c,
+              bint rank1, int n_threads=1):
     """FTRL on the given rows only.
 
     For each element, with ``n = accum + g * g`` and ``gs = g`` (or
-    ``g + two_shrinkage * w`` with ``shrinkage``), variables of rank >= 2::
+    ``g + two_shrinkage * w`` with ``c.shrinkage``), ``p = -lr_power`` and
+    ``lr = lr_t``, variables of rank >= 2::
 
         sigma  = (n**-p - accum**-p) / lr       (sqrt when p == -0.5)
         linear = linear + (gs - sigma * w)
@@ -81,21 +106,24 @@ def ftrl_rows(floating[:, ::1] var, floating[:, ::1] accum, floating[:, ::1] lin
     ``linear = (linear + gs) - sigma * w``.  ``two_l2`` is ``2 * (l2 +
     beta / (2 * lr))``.
     """
-    cdef Py_ssize_t n_idx = rows.shape[0], width = var.shape[1], k
-    cdef floating neg_p = -lr_power
-    cdef bint use_sqrt = lr_power == -0.5
-    if width == 0 or n_idx == 0:
+    cdef Py_ssize_t n = rows.shape[0], width = var.shape[1]
+    cdef FtrlStep s
+    cdef Tables t
+    cdef GradientRows src
+    if width == 0 or n == 0:
         return
-    for k in prange(n_idx, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
-                    schedule="static"):
-        if k + PREFETCH_ROWS < n_idx:
-            prefetch_bytes(&var[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
-            prefetch_bytes(&accum[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
-            prefetch_bytes(&linear[rows[k + PREFETCH_ROWS], 0], width * sizeof(floating))
-        if use_sqrt and not rank1:
-            ftrl_sqrt_row(&var[rows[k], 0], &accum[rows[k], 0], &linear[rows[k], 0],
-                          &values[k, 0], width, lr, l1, two_l2, two_shrinkage, shrinkage)
+    s.c = c
+    s.use_sqrt = <floating>c.lr_power == -0.5
+    s.rank1 = rank1
+    t.width = width
+    t.count = 0
+    add_table(&t, &var[0, 0], width)
+    add_table(&t, &accum[0, 0], width)
+    add_table(&t, &linear[0, 0], width)
+    keep = read_gradient(&src, values, var, rows, n_threads)
+    with nogil:
+        if s.use_sqrt and not rank1:
+            update_rows(ftrl_sqrt_row[floating], &t, &rows[0], n, &src, &s,
+                        n_threads)
         else:
-            ftrl_row(&var[rows[k], 0], &accum[rows[k], 0], &linear[rows[k], 0],
-                     &values[k, 0], width, lr, l1, two_l2, two_shrinkage, neg_p, use_sqrt,
-                     shrinkage, rank1)
+            update_rows(ftrl_row[floating], &t, &rows[0], n, &src, &s, n_threads)

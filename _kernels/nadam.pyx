@@ -1,17 +1,49 @@
 """Sparse Nadam update (TensorFlow's: moments decay everywhere, var moves on given rows)."""
-from cython.parallel cimport prange
-
-from _rows cimport decay_row, mark_rows, unmark_rows
+from _driver cimport GradientRows, Tables, read_gradient, add_table, sweep_table
 from _types cimport f_sqrt, floating, index_t
 
 
-cdef inline void nadam_row(floating* w, floating* m, floating* v, const floating* g,
-                           Py_ssize_t width, floating beta_1, floating one_minus_beta_1,
-                           floating beta_2, floating one_minus_beta_2,
-                           floating one_minus_m_schedule_new,
-                           floating one_minus_m_schedule_next, floating one_minus_m_t,
-                           floating m_t_1, floating v_denominator, floating neg_lr,
-                           floating epsilon) noexcept nogil:
+cdef struct NadamCoefs:
+    # Values of the variable's dtype (a float32 is carried exactly).
+    double beta_1
+    double one_minus_beta_1
+    double beta_2
+    double one_minus_beta_2
+    double one_minus_m_schedule_new
+    double one_minus_m_schedule_next
+    double one_minus_m_t
+    double m_t_1
+    double v_t_prime_denominator
+    double neg_lr_t
+    double epsilon
+
+
+cdef void nadam_untouched(floating** p, Py_ssize_t n, const void* coefs) noexcept nogil:
+    """Elements without a gradient: the moments decay."""
+    cdef const NadamCoefs* c = <const NadamCoefs*>coefs
+    cdef floating beta_1 = <floating>c.beta_1, beta_2 = <floating>c.beta_2
+    cdef floating* m = p[1]
+    cdef floating* v = p[2]
+    cdef Py_ssize_t j
+    for j in range(n):
+        m[j] = m[j] * beta_1
+    for j in range(n):
+        v[j] = v[j] * beta_2
+
+
+cdef void nadam_row(floating** p, const floating* g, Py_ssize_t width,
+                    const void* coefs) noexcept nogil:
+    cdef const NadamCoefs* c = <const NadamCoefs*>coefs
+    cdef floating beta_1 = <floating>c.beta_1, one_minus_beta_1 = <floating>c.one_minus_beta_1
+    cdef floating beta_2 = <floating>c.beta_2, one_minus_beta_2 = <floating>c.one_minus_beta_2
+    cdef floating one_minus_m_schedule_new = <floating>c.one_minus_m_schedule_new
+    cdef floating one_minus_m_schedule_next = <floating>c.one_minus_m_schedule_next
+    cdef floating one_minus_m_t = <floating>c.one_minus_m_t, m_t_1 = <floating>c.m_t_1
+    cdef floating v_denominator = <floating>c.v_t_prime_denominator
+    cdef floating neg_lr = <floating>c.neg_lr_t, epsilon = <floating>c.epsilon
+    cdef floating* w = p[0]
+    cdef floating* m = p[1]
+    cdef floating* v = p[2]
     cdef Py_ssize_t j
     cdef floating m_bar
     for j in range(width):
@@ -23,40 +55,30 @@ cdef inline void nadam_row(floating* w, floating* m, floating* v, const floating
 
 
 def nadam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1] v,
-                       const index_t[::1] rows, const floating[:, ::1] values,
-                       int[::1] row_slot, floating beta_1, floating one_minus_beta_1,
-                       floating beta_2, floating one_minus_beta_2,
-                       floating one_minus_m_schedule_new, floating one_minus_m_schedule_next,
-                       floating one_minus_m_t, floating m_t_1, floating v_denominator,
-                       floating neg_lr, floating epsilon, int n_threads=1):
+                       const index_t[::1] rows, const Py_ssize_t[::1] order,
+                       values, NadamCoefs c, int n_threads=1):
     """TensorFlow's sparse Nadam step in one pass over the table::
 
         m = m * beta_1;  m[rows] += g * one_minus_beta_1              (every row)
         v = v * beta_2;  v[rows] += (g * g) * one_minus_beta_2        (every row)
         m_bar = one_minus_m_t * (g / one_minus_m_schedule_new)
                 + m_t_1 * (m[rows] / one_minus_m_schedule_next)
-        var[rows] += (neg_lr * m_bar) / (sqrt(v[rows] / v_denominator) + epsilon)
+        var[rows] += (neg_lr_t * m_bar) / (sqrt(v[rows] / v_t_prime_denominator) + epsilon)
 
-    ``row_slot`` (int32, all -1) maps a row to its gradient row during the
-    pass and is reset before returning.
+    ``order`` sorts ``rows`` (see `_driver.sweep_table`).
     """
     cdef Py_ssize_t n_rows = var.shape[0], width = var.shape[1], n = rows.shape[0]
-    cdef Py_ssize_t r, k
-    cdef int slot
-    if width == 0:
+    cdef Tables t
+    cdef GradientRows src
+    if width == 0 or n_rows == 0:
         return
+    t.width = width
+    t.count = 0
+    add_table(&t, &var[0, 0], width)
+    add_table(&t, &m[0, 0], width)
+    add_table(&t, &v[0, 0], width)
+    keep = read_gradient(&src, values, var, rows, n_threads)
     with nogil:
-        mark_rows(row_slot, rows)
-    for r in prange(n_rows, nogil=True, num_threads=n_threads if n_threads > 1 else 1,
-                    schedule="static"):
-        slot = row_slot[r]
-        if slot < 0:
-            decay_row(&m[r, 0], width, beta_1)
-            decay_row(&v[r, 0], width, beta_2)
-        else:
-            nadam_row(&var[r, 0], &m[r, 0], &v[r, 0], &values[slot, 0], width, beta_1,
-                      one_minus_beta_1, beta_2, one_minus_beta_2, one_minus_m_schedule_new,
-                      one_minus_m_schedule_next, one_minus_m_t, m_t_1, v_denominator, neg_lr,
-                      epsilon)
-    with nogil:
-        unmark_rows(row_slot, rows)
+        sweep_table(nadam_row[floating], nadam_untouched[floating], &t, n_rows,
+                    &rows[0] if n else NULL, &order[0] if n else NULL, n,
+                    &src, &c, n_threads)

@@ -115,8 +115,8 @@ class Adadelta(Optimizer):
         np.add(acc_upd, t, out=acc_upd)
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
 
     def _sparse_rows(self, c, var, rows, g):
         w, acc, acc_upd = self._rows(var, "accum_grad", "accum_var")
-        adadelta_rows(w, acc, acc_upd, rows, g, c["lr_t"], c["rho"], c["one_minus_rho"],
-                      c["epsilon"], threads_for(g.size))
+        adadelta_rows(w, acc, acc_upd, rows, g, c, threads_for(g.size))

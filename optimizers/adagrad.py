@@ -117,10 +117,11 @@ class Adagrad(Optimizer):
         np.subtract(w, t, out=w)
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
 
     def _sparse_rows(self, c, var, rows, g):
         w, acc = self._rows(var, "accumulator")
-        adagrad_rows(w, acc, rows, g, c["lr_t"], c["epsilon"], threads_for(g.size))
+        adagrad_rows(w, acc, rows, g, c, threads_for(g.size))
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -164,12 +164,13 @@ class Adam(Optimizer):
         np.divide(t, u, out=t)
         np.subtract(w, t, out=w)
 
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
+
     def _sparse_rows(self, c, var, rows, g):
         w, m, v, *vhat = self._rows(var, *self._slot_list())
-        adam_sparse_whole(
-            w, m, v, vhat[0] if vhat else v, rows, np.argsort(rows, kind="stable"), g,
-            c["beta_1"], c["one_minus_beta_1"], c["beta_2"], c["one_minus_beta_2"],
-            c["lr_sparse"], c["epsilon"], bool(self.amsgrad), threads_for(w.size))
+        adam_sparse_whole(w, m, v, vhat[0] if vhat else None, rows,
+                          np.argsort(rows, kind="stable"), g, c, c["lr_sparse"],
+                          threads_for(w.size))
 
 
 def adam_coefficients(opt, var_dtype, coef):

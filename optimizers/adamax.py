@@ -106,8 +106,8 @@ class Adamax(Optimizer):
         np.subtract(w, u, out=w)
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
 
     def _sparse_rows(self, c, var, rows, g):
         w, m, v = self._rows(var, "m", "v")
-        adamax_rows(w, m, v, rows, g, c["beta_1"], c["one_minus_beta_1"], c["beta_2"],
-                    c["neg_scaled_lr"], c["epsilon"], threads_for(g.size))
+        adamax_rows(w, m, v, rows, g, c, threads_for(g.size))

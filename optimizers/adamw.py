@@ -111,10 +111,9 @@ class AdamW(Adam):
         coef["lr_weight_decay"] = coef["lr_t"] * var_dtype.type(self._weight_decay)
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
 
     def _sparse_rows(self, c, var, rows, g):
         w, m, v, *vhat = self._rows(var, *self._slot_list())
-        adam_lazy_rows(w, m, v, vhat[0] if vhat else v, rows, g, c["beta_1"],
-                       c["one_minus_beta_1"], c["beta_2"], c["one_minus_beta_2"], c["alpha"],
-                       c["epsilon"], c["lr_weight_decay"], bool(self.amsgrad),
-                       threads_for(g.size))
+        adam_lazy_rows(w, m, v, vhat[0] if vhat else None, rows, g, c, c["alpha"],
+                       c["lr_weight_decay"], threads_for(g.size))

@@ -24,7 +24,7 @@ from ._registry import register
 from ._dense import BLOCK, Scratch, blocks
 from ._validation import (check_global_clip_dtypes, check_pairs, check_sparse_constraints,
                           check_variable, filter_empty_gradients, is_real_number)
-from .sparse import IndexedSlices, RowSlotMap, as_rows
+from .sparse import IndexedSlices, RowPositionMap, as_rows
 from .variables import DEVICE, Variable, as_array, var_name
 
 __all__ = ["Optimizer"]
@@ -193,6 +193,16 @@ def _sparse_rule(cls):
 
 
 @functools.lru_cache(maxsize=None)
+def _csr_declaration(cls):
+    """Whether the sparse update of ``cls`` takes a `CSRRows` for its values
+    (``_sparse_rows_read_csr``, declared by the class that defines it)."""
+    for klass in cls.__mro__:
+        own = vars(klass)
+        if any(name in own for name in _SPARSE_UPDATE):
+            return own.get("_sparse_rows_read_csr", False)
+    return False
+
+
 def _rows_only_declaration(cls):
     """``_sparse_rows_only`` as declared by the class of ``cls``'s MRO that
     defines its sparse update (False if that class does not declare it)."""
@@ -331,7 +341,7 @@ class Optimizer:
         d["_iterations"] = None
         d["_own_weights"] = []          # weights that are not slots (iterations, ...)
         d["_layouts"] = {}              # slot key -> [var shape, [(slot, slot shape)]]
-        d["_row_slots"] = RowSlotMap()
+        d["_row_positions"] = RowPositionMap()
         d["_scratch"] = Scratch()
         # One step at a time: scratch, row maps and slots are written with the
         # GIL released, so concurrent calls are serialised (see `apply_gradients`).
@@ -351,7 +361,7 @@ class Optimizer:
     # own), nor are the Variables whose slots the optimizer holds: they are
     # found again by identity (see `_slot_key`).  Bare ndarrays travel with
     # the optimizer and key their slots by the copies' ids.
-    _TRANSIENT = ("_lock", "_scratch", "_row_slots", "_view_cache", "_appliers_cache")
+    _TRANSIENT = ("_lock", "_scratch", "_row_positions", "_view_cache", "_appliers_cache")
 
     def __getstate__(self):
         state = {k: v for k, v in self.__dict__.items() if k not in self._TRANSIENT}
@@ -366,7 +376,7 @@ class Optimizer:
             state[field] = {rekey.get(key, key): value for key, value in state[field].items()}
         self.__dict__.update(state)
         self.__dict__.update(_lock=threading.RLock(), _scratch=Scratch(),
-                             _row_slots=RowSlotMap())
+                             _row_positions=RowPositionMap())
         for name in self._hyper:
             self._expose_hyper(name)
 
@@ -1037,7 +1047,7 @@ class Optimizer:
         values = as_rows(grad.values, len(grad.indices))
         if grad._unique:
             return grad.indices, values
-        return self._row_slots.dedup(values, grad.indices, shape[0] if shape else 1)
+        return self._row_positions.dedup(values, grad.indices, shape[0] if shape else 1)
 
     def _accumulated_mean(self, grad, var):
         """``(grad + accumulated) / k`` for the update call: an ndarray if any
@@ -1273,7 +1283,8 @@ class Optimizer:
         for i, (grad, var) in enumerate(pairs):
             if type(grad) is IndexedSlices:
                 # (indices are always a private copy: see `check_indices`)
-                if id(_base_array(grad.values)) in owners:
+                values = grad.values if grad._csr is None else grad._csr.data
+                if id(_base_array(values)) in owners:
                     copy = IndexedSlices(grad.values.copy(), grad.indices, grad.dense_shape)
                     copy._unique = grad._unique
                     grad = copy
@@ -1421,7 +1432,12 @@ class Optimizer:
     def _apply_update(self, grad, var, apply_state):
         if type(grad) is IndexedSlices and _sparse_rule(type(self)):
             arr = as_array(var)
-            if self._sparse_sums_repeats():
+            csr = grad._csr
+            if (csr is not None and grad._values is None and arr.dtype == csr.data.dtype
+                    and _csr_declaration(type(self))):
+                # A CSR gradient nothing has read: the kernel reads its rows directly.
+                indices, values = csr.rows, csr
+            elif self._sparse_sums_repeats():
                 indices, values = self._summed_rows(grad, arr.shape)
             else:
                 indices, values = grad.indices, as_rows(grad.values, len(grad.indices))
@@ -1594,7 +1610,7 @@ class Optimizer:
         """Return ``(summed_values, unique_indices)``, unique in first-seen order."""
         arr = as_array(var)
         width = int(np.prod(arr.shape[1:], dtype=np.int64))
-        unique, summed = self._row_slots.dedup(
+        unique, summed = self._row_positions.dedup(
             values.reshape(len(indices), width), indices, arr.shape[0])
         return summed.reshape((len(unique),) + arr.shape[1:]), unique
 

@@ -194,9 +194,8 @@ class Ftrl(Optimizer):
         np.copyto(acc, n)                               # acc = n
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
 
     def _sparse_rows(self, c, var, rows, g):
         w, acc, lin = self._rows(var, "accumulator", "linear")
-        ftrl_rows(w, acc, lin, rows, g, c["lr_t"], c["l1"], c["two_l2"],
-                  c["two_shrinkage"], c["lr_power"], c["shrinkage"],
-                  np.ndim(var) == 1, threads_for(g.size))
+        ftrl_rows(w, acc, lin, rows, g, c, np.ndim(var) == 1, threads_for(g.size))

@@ -71,9 +71,8 @@ class LazyAdam(Adam):
                          epsilon=epsilon, amsgrad=False, name=name, **kwargs)
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
 
     def _sparse_rows(self, c, var, rows, g):
         w, m, v = self._rows(var, "m", "v")
-        adam_lazy_rows(w, m, v, v, rows, g, c["beta_1"], c["one_minus_beta_1"],
-                       c["beta_2"], c["one_minus_beta_2"], c["alpha"], c["epsilon"],
-                       w.dtype.type(0), False, threads_for(g.size))
+        adam_lazy_rows(w, m, v, None, rows, g, c, c["alpha"], 0, threads_for(g.size))

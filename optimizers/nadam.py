@@ -158,14 +158,12 @@ class Nadam(Optimizer):
         np.divide(p, u, out=p)
         np.subtract(w, p, out=w)
 
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
+
     def _sparse_rows(self, c, var, rows, g):
         w, m, v = self._rows(var, "m", "v")
-        nadam_sparse_whole(
-            w, m, v, rows, g, self._row_slots.array(w.shape[0]), c["beta_1"],
-            c["one_minus_beta_1"], c["beta_2"], c["one_minus_beta_2"],
-            c["one_minus_m_schedule_new"], c["one_minus_m_schedule_next"], c["one_minus_m_t"],
-            c["m_t_1"], c["v_t_prime_denominator"], c["neg_lr_t"], c["epsilon"],
-            threads_for(w.size))
+        nadam_sparse_whole(w, m, v, rows, np.argsort(rows, kind="stable"), g, c,
+                           threads_for(w.size))
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

@@ -112,14 +112,11 @@ class PartialRowwiseAdam(Optimizer):
         w, m, v = self._row_views(var)
         g = grad.reshape(w.shape)
         with kernel_timer(partial_rowwise_adam_all):
-            partial_rowwise_adam_all(w, m, v, g, c["beta_1"], c["one_minus_beta_1"], c["beta_2"],
-                                     c["one_minus_beta_2"], c["alpha"], c["epsilon"],
-                                     threads_for(w.size))
+            partial_rowwise_adam_all(w, m, v, g, c, threads_for(w.size))
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
 
     def _sparse_rows(self, c, var, rows, g):
         w, m, v = self._row_views(var)
-        partial_rowwise_adam_rows(w, m, v, rows, g, c["beta_1"], c["one_minus_beta_1"],
-                                  c["beta_2"], c["one_minus_beta_2"], c["alpha"],
-                                  c["epsilon"], threads_for(g.size))
+        partial_rowwise_adam_rows(w, m, v, rows, g, c, threads_for(g.size))

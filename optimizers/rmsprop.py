@@ -185,16 +185,14 @@ class RMSprop(Optimizer):
         # (and `mg`) decay over the whole table.
         return bool(self._momentum)
 
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
+
     def _sparse_rows(self, c, var, rows, g):
         w, rms, *rest = self._rows(var, *self._slots_in_use())
         if self._momentum:
-            mom = rest[0]
-            mg = rest[1] if self.centered else rms
-            rmsprop_momentum_rows(w, rms, mom, mg, rows, g, c["rho"], c["one_minus_rho"],
-                                  c["momentum"], c["lr_t"], c["epsilon"], self.centered,
-                                  threads_for(g.size))
+            mg = rest[1] if self.centered else None
+            rmsprop_momentum_rows(w, rms, rest[0], mg, rows, g, c, threads_for(g.size))
         else:
-            mg = rest[0] if self.centered else rms
-            rmsprop_sparse_whole(w, rms, mg, rows, g, self._row_slots.array(w.shape[0]),
-                                 c["rho"], c["one_minus_rho"], c["neg_lr_t"], c["epsilon"],
-                                 self.centered, threads_for(w.size))
+            mg = rest[0] if self.centered else None
+            rmsprop_sparse_whole(w, rms, mg, rows, np.argsort(rows, kind="stable"), g, c,
+                                 threads_for(w.size))

@@ -88,11 +88,12 @@ class RowwiseAdagrad(Adagrad):
         acc = as_array(self.get_slot(var, "accumulator")).reshape(len(w))
         g = as_rows(np.ascontiguousarray(grad, dtype=arr.dtype).reshape(w.shape))
         with kernel_timer(rowwise_adagrad_all):
-            rowwise_adagrad_all(w, acc, g, coef["lr_t"], coef["epsilon"], threads_for(w.size))
+            rowwise_adagrad_all(w, acc, g, coef, threads_for(w.size))
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
 
     def _sparse_rows(self, c, var, rows, g):
         w = as_rows(as_array(var))
         acc = as_array(self.get_slot(var, "accumulator"))
-        rowwise_adagrad_rows(w, acc, rows, g, c["lr_t"], c["epsilon"], threads_for(g.size))
+        rowwise_adagrad_rows(w, acc, rows, g, c, threads_for(g.size))

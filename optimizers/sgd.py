@@ -123,6 +123,7 @@ class SGD(Optimizer):
         return bool(self._momentum)
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
 
     def _sparse_rows(self, c, var, rows, g):
         w = as_rows(as_array(var))
@@ -131,4 +132,4 @@ class SGD(Optimizer):
             sgd_scatter_rows(w, rows, g, c["lr_t"], n_threads)
             return
         v = as_rows(as_array(self.get_slot(var, "momentum")))
-        sgd_momentum_rows(w, v, rows, g, c["lr_t"], c["momentum"], self.nesterov, n_threads)
+        sgd_momentum_rows(w, v, rows, g, c, self.nesterov, n_threads)

@@ -8,11 +8,11 @@ array) is turned into one checked `IndexedSlices` whose ``values`` and
 import numpy as np
 import scipy.sparse
 
-from ._kernels.dedup import (MalformedCSR, csr_touched_rows, dedup_rows,
+from ._kernels.dedup import (MalformedCSR, csr_gather, csr_rows, csr_touched_rows, dedup_rows,
                              first_index_out_of_range)
 
 __all__ = ["IndexedSlices", "GradientIndexError", "is_sparse", "check_indexed_slices", "from_scipy", "as_rows",
-           "RowSlotMap"]
+           "RowPositionMap"]
 
 
 class GradientIndexError(ValueError, IndexError):
@@ -51,23 +51,37 @@ class IndexedSlices:
     ((2, 3), [4, 4], (10, 3))
     """
 
-    __slots__ = ("values", "indices", "dense_shape", "_unique")
+    __slots__ = ("_values", "indices", "dense_shape", "_unique", "_csr")
 
     def __init__(self, values, indices, dense_shape=None):
-        self.values = np.asarray(values)
+        self._values = np.asarray(values)
         self.indices = np.asarray(indices)
         self.dense_shape = (None if dense_shape is None
                             else _shape_tuple(dense_shape, "IndexedSlices"))
         # True only when ``indices`` are known to hold no repeats (rows
         # extracted from a CSR matrix), so duplicate summing can be skipped.
         self._unique = False
+        # The checked CSR matrix these rows were read from (`CSRRows`) while
+        # ``values`` has not been built: an update can read it directly.
+        self._csr = None
+
+    @property
+    def values(self):
+        values = self._values
+        if values is None:                  # rows of a CSR matrix, built on first use
+            values = self._values = self._csr.block()
+        return values
+
+    @values.setter
+    def values(self, values):
+        self._values = values
 
     @classmethod
     def _checked(cls, values, indices, dense_shape):
         """An instance of arrays and a shape tuple already checked (no conversion)."""
         out = cls.__new__(cls)
-        out.values, out.indices, out.dense_shape, out._unique = (values, indices,
-                                                                 dense_shape, False)
+        out._values, out.indices, out.dense_shape, out._unique, out._csr = (
+            values, indices, dense_shape, False, None)
         return out
 
     def __repr__(self):
@@ -298,6 +312,16 @@ def from_scipy(grad, var, name):
     if len(indptr) != var.shape[0] + 1:
         raise _malformed(name, "csr", f"`indptr` has {len(indptr)} entries for "
                                       f"{var.shape[0]} rows")
+    if data.dtype == var.dtype and data.dtype.kind == "f" and data.dtype != np.float16:
+        try:
+            rows, starts = csr_rows(indptr, indices, len(data), var.shape[1])
+        except MalformedCSR as exc:
+            raise _malformed(name, "csr", str(exc)) from None
+        csr = CSRRows(rows, starts, indices, np.ascontiguousarray(data), var.shape[1])
+        # ``indices`` a copy: a gradient transformer may rewrite it in place.
+        out = IndexedSlices._checked(None, rows.astype(np.int64), var.shape)
+        out._unique, out._csr = True, csr
+        return out
     kernel_data = data.astype(np.float32) if data.dtype == np.float16 else data
     try:
         if data.dtype.kind == "c":
@@ -310,6 +334,33 @@ def from_scipy(grad, var, name):
     out = IndexedSlices(values.astype(data.dtype, copy=False), rows, var.shape)
     out._unique = True
     return out
+
+
+class CSRRows:
+    """The touched rows of a checked CSR gradient, as the kernels read them.
+
+    ``rows`` (ascending, of ``indptr``'s integer type) are the rows with a
+    stored entry, whose entries are ``starts[k]:starts[k + 1]`` of the
+    matrix's ``indices`` and ``data`` (``data`` of the variable's dtype).  A kernel given this instead
+    of a values block sums each row's entries into a scratch row (a column
+    stored twice in storage order) and applies its rule there: no block of
+    touched rows is built.
+    """
+
+    __slots__ = ("rows", "starts", "indices", "data", "width")
+
+    def __init__(self, rows, starts, indices, data, width):
+        self.rows, self.starts, self.indices, self.data, self.width = (
+            rows, starts, indices, data, width)
+
+    @property
+    def size(self):
+        """Elements of the values block these rows stand for."""
+        return len(self.rows) * self.width
+
+    def block(self):
+        """The dense ``(len(rows), width)`` values block (the same bits)."""
+        return csr_gather(self.starts, self.indices, self.data, self.width)
 
 
 def _complex_touched_rows(indptr, indices, data, width):
@@ -335,7 +386,7 @@ def to_indexed_slices(grad, var, name):
     return IndexedSlices._checked(values, indices, var.shape)
 
 
-class RowSlotMap:
+class RowPositionMap:
     """Scratch ``row -> position`` map for O(batch) duplicate summing.
 
     One int32 array, all -1 between calls, grown to the largest row count
@@ -344,12 +395,6 @@ class RowSlotMap:
 
     def __init__(self):
         self._map = np.empty(0, dtype=np.int32)
-
-    def array(self, n_rows):
-        """The map itself (all -1), at least ``n_rows`` long."""
-        if len(self._map) < n_rows:
-            self._map = np.full(n_rows, -1, dtype=np.int32)
-        return self._map
 
     def dedup(self, values, indices, n_rows):
         """Return ``(unique_indices, summed_values)``; see `dedup_rows`.

@@ -75,7 +75,8 @@ def test_adadelta_rows_kernel(dtype, index_dtype):
             upd = (np.sqrt(eu[r, j] + eps) * (T(1) / np.sqrt(ea[r, j] + eps))) * g
             ev[r, j] = ev[r, j] - upd * lr
             eu[r, j] = eu[r, j] * rho + (upd * upd) * (T(1) - rho)
-    adadelta_rows(var, a, u, rows, values, lr, rho, T(1) - rho, eps)
+    adadelta_rows(var, a, u, rows, values,
+                  dict(lr_t=lr, rho=rho, one_minus_rho=T(1) - rho, epsilon=eps))
     assert var.tobytes() == ev.tobytes()
     assert a.tobytes() == ea.tobytes() and u.tobytes() == eu.tobytes()
 
@@ -88,7 +89,9 @@ def test_adadelta_rows_kernel_threads_do_not_change_results():
     out = []
     for n_threads in (1, 2):
         v, a, u = var.copy(), np.zeros_like(var), np.zeros_like(var)
-        adadelta_rows(v, a, u, rows, values, np.float32(1.0), np.float32(0.95),
-                      np.float32(0.05), np.float32(1e-7), n_threads)
+        adadelta_rows(v, a, u, rows, values,
+                      dict(lr_t=np.float32(1.0), rho=np.float32(0.95),
+                           one_minus_rho=np.float32(0.05), epsilon=np.float32(1e-7)),
+                      n_threads)
         out.append((v.tobytes(), a.tobytes(), u.tobytes()))
     assert out[0] == out[1]

@@ -111,10 +111,10 @@ def test_adagrad_rows_kernel(dtype, index_dtype):
             expected_acc[r, j] = expected_acc[r, j] + g * g
             step = (lr * g) / (np.sqrt(expected_acc[r, j]) + eps)
             expected_var[r, j] = expected_var[r, j] - step
-    adagrad_rows(var, acc, rows, values, lr, eps)
+    adagrad_rows(var, acc, rows, values, dict(lr_t=lr, epsilon=eps))
     assert var.tobytes() == expected_var.tobytes()
     assert acc.tobytes() == expected_acc.tobytes()
-    adagrad_rows(var, acc, rows[:0], values[:0], lr, eps)    # no rows: nothing happens
+    adagrad_rows(var, acc, rows[:0], values[:0], dict(lr_t=lr, epsilon=eps))    # no rows: nothing happens
     assert var.tobytes() == expected_var.tobytes()
 
 
@@ -125,6 +125,6 @@ def test_adagrad_rows_kernel_threads_do_not_change_results():
     rows = rng.permutation(3000)[:2500].astype(np.int64)
     values = rng.normal(size=(2500, 16)).astype(np.float32)
     v1, a1, v2, a2 = var.copy(), acc.copy(), var.copy(), acc.copy()
-    adagrad_rows(v1, a1, rows, values, np.float32(0.1), np.float32(1e-7), 1)
-    adagrad_rows(v2, a2, rows, values, np.float32(0.1), np.float32(1e-7), 2)
+    adagrad_rows(v1, a1, rows, values, dict(lr_t=np.float32(0.1), epsilon=np.float32(1e-7)), 1)
+    adagrad_rows(v2, a2, rows, values, dict(lr_t=np.float32(0.1), epsilon=np.float32(1e-7)), 2)
     assert v1.tobytes() == v2.tobytes() and a1.tobytes() == a2.tobytes()

@@ -91,6 +91,12 @@ def _kernel_reference(var, m, v, vhat, rows, values, b1, omb1, b2, omb2, lr, eps
     return var, m, v, vhat
 
 
+def _adam_coefs(beta_1, one_minus_beta_1, beta_2, one_minus_beta_2, lr_sparse, epsilon):
+    c = dict(beta_1=beta_1, one_minus_beta_1=one_minus_beta_1, beta_2=beta_2,
+             one_minus_beta_2=one_minus_beta_2, epsilon=epsilon)
+    return c, lr_sparse
+
+
 @pytest.mark.parametrize("width", [1, 3, 4097])
 @pytest.mark.parametrize("amsgrad", [False, True])
 @pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
@@ -110,7 +116,8 @@ def test_kernel_against_loops(dtype, width, amsgrad, index_dtype):
     scalars = [T(0.9), T(1) - T(0.9), T(0.999), T(1) - T(0.999), T(0.01), T(1e-7)]
     expected = _kernel_reference(var, m, v, vhat, rows, values, *scalars, amsgrad)
     order = np.argsort(rows, kind="stable")
-    adam_sparse_whole(var, m, v, vhat, rows, order, values, *scalars, amsgrad, 2)
+    adam_sparse_whole(var, m, v, vhat if amsgrad else None, rows, order, values,
+                      *_adam_coefs(*scalars), 2)
     for got, want in list(zip((var, m, v, vhat), expected))[:4 if amsgrad else 3]:
         assert got.tobytes() == want.tobytes()
 
@@ -121,7 +128,8 @@ def test_kernel_with_no_rows_and_empty_shapes(dtype):
     var = np.ones((4, 2), dtype)
     m, v = np.ones_like(var), np.ones_like(var)
     no_rows, no_values = np.empty(0, np.int64), np.empty((0, 2), dtype)
-    adam_sparse_whole(var, m, v, v, no_rows, np.empty(0, np.intp), no_values, *scalars, False)
+    adam_sparse_whole(var, m, v, None, no_rows, np.empty(0, np.intp), no_values,
+                      *_adam_coefs(*scalars))
     assert (m == 0.5).all() and (v == 0.25).all()
     assert (var == T(1) - T(0.5) / (T(0.5) + T(1))).all()
     for shape, rows in [((0, 2), no_rows), ((4, 0), np.array([3, 0]))]:
@@ -129,6 +137,6 @@ def test_kernel_with_no_rows_and_empty_shapes(dtype):
         buffers = [np.full((5, 3), 7, dtype) for _ in range(4)]
         arrays = [b[:shape[0], :shape[1]] for b in buffers]
         values = np.empty((len(rows), shape[1]), dtype)
-        adam_sparse_whole(*arrays, rows, np.argsort(rows), values, *scalars, True, 2)
+        adam_sparse_whole(*arrays, rows, np.argsort(rows), values, *_adam_coefs(*scalars), 2)
         assert all(a.shape == shape for a in arrays)
         assert all((b == 7).all() for b in buffers)

@@ -78,7 +78,8 @@ def test_adamax_rows_kernel(dtype, index_dtype):
             em[r, j] = em[r, j] * b1 + g * (T(1) - b1)
             eu[r, j] = max(eu[r, j] * b2, abs(g))
             ev[r, j] = ev[r, j] + nslr * (em[r, j] / (eu[r, j] + eps))
-    adamax_rows(var, m, v, rows, values, b1, T(1) - b1, b2, nslr, eps)
+    adamax_rows(var, m, v, rows, values, dict(beta_1=b1, one_minus_beta_1=T(1) - b1, beta_2=b2,
+                                              neg_scaled_lr=nslr, epsilon=eps))
     assert var.tobytes() == ev.tobytes()
     assert m.tobytes() == em.tobytes() and v.tobytes() == eu.tobytes()
 
@@ -91,7 +92,9 @@ def test_adamax_rows_kernel_threads_do_not_change_results():
     out = []
     for n_threads in (1, 2):
         x, m, v = var.copy(), np.zeros_like(var), np.zeros_like(var)
-        adamax_rows(x, m, v, rows, values, np.float32(0.9), np.float32(0.1),
-                    np.float32(0.999), np.float32(-0.01), np.float32(1e-7), n_threads)
+        adamax_rows(x, m, v, rows, values,
+                    dict(beta_1=np.float32(0.9), one_minus_beta_1=np.float32(0.1),
+                         beta_2=np.float32(0.999), neg_scaled_lr=np.float32(-0.01),
+                         epsilon=np.float32(1e-7)), n_threads)
         out.append((x.tobytes(), m.tobytes(), v.tobytes()))
     assert out[0] == out[1]

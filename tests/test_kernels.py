@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from optimizers._kernels.dedup import csr_touched_rows, dedup_rows
+from optimizers._kernels.dedup import MalformedCSR, csr_gather, csr_rows, csr_touched_rows, dedup_rows
 from optimizers._kernels.sgd import sgd_momentum_rows, sgd_scatter_rows
 
 
@@ -24,13 +24,13 @@ def test_dedup_rows_matches_fold(dtype, index_dtype):
     rng = np.random.default_rng(0)
     indices = rng.integers(0, 9, 40).astype(index_dtype)
     values = rng.normal(size=(40, 3)).astype(dtype)
-    row_slot = np.full(9, -1, np.int32)
-    unique, summed = dedup_rows(indices, values, row_slot)
+    row_position = np.full(9, -1, np.int32)
+    unique, summed = dedup_rows(indices, values, row_position)
     ref_unique, ref_summed = _fold(indices.tolist(), values)
     np.testing.assert_array_equal(unique, ref_unique)
     assert summed.dtype == dtype
     assert summed.tobytes() == ref_summed.tobytes()
-    assert (row_slot == -1).all()
+    assert (row_position == -1).all()
 
 
 def test_dedup_rows_empty(dtype):
@@ -55,6 +55,46 @@ def test_csr_touched_rows_sums_duplicate_columns():
     rows, values = csr_touched_rows(indptr, np.array([1, 1], np.int32),
                                     np.array([1.5, 2.0]), 2)
     np.testing.assert_array_equal(values, [[0.0, 3.5]])
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_csr_rows_and_starts(index_dtype):
+    # 40 rows: touched rows in some blocks of indptr, none in others
+    counts = np.zeros(40, np.int64)
+    counts[[0, 5, 17, 39]] = [2, 1, 3, 1]
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(index_dtype)
+    indices = np.array([1, 1, 0, 2, 0, 1, 2], index_dtype)
+    rows, starts = csr_rows(indptr, indices, 7, 3)
+    assert rows.dtype == starts.dtype == index_dtype
+    np.testing.assert_array_equal(rows, [0, 5, 17, 39])
+    np.testing.assert_array_equal(starts, [0, 2, 3, 6, 7])
+    block = csr_gather(starts, indices, np.arange(1.0, 8.0), 3)
+    np.testing.assert_array_equal(block, [[0, 3, 0], [3, 0, 0], [5, 6, 4], [0, 0, 7]])
+
+
+@pytest.mark.parametrize("case", ["start", "dip in an empty block", "dip", "past the data",
+                                  "column", "column and indptr"])
+def test_csr_rows_refuses_malformed_structure(case):
+    indptr = np.zeros(41, np.int64)
+    indptr[20:] = 3
+    indices = np.array([0, 1, 2], np.int64)
+    n_data = 3
+    if case == "start":
+        indptr[0] = 1
+    elif case == "dip in an empty block":
+        indptr[3] = 2                       # 0 ... 0 2 0 ... 0: the block's ends agree
+    elif case == "dip":
+        indptr[21] = 2
+    elif case == "past the data":
+        n_data = 2
+    elif case == "column":
+        indices[1] = 3
+    else:
+        indices[1] = -1
+        indptr[3] = 2
+    message = "column indices" if case == "column" else "indptr must"
+    with pytest.raises(MalformedCSR, match=message):
+        csr_rows(indptr, indices, n_data, 3)
 
 
 def test_sgd_scatter_rows_applies_repeats_in_turn(dtype):
@@ -82,7 +122,7 @@ def test_sgd_momentum_rows_matches_numpy(dtype, nesterov):
     exp_accum[rows] = exp_accum[rows] * mu - values * lr
     step = exp_accum[rows] * mu - values * lr if nesterov else exp_accum[rows]
     exp_var[rows] = exp_var[rows] + step
-    sgd_momentum_rows(var, accum, rows, values, lr, mu, nesterov)
+    sgd_momentum_rows(var, accum, rows, values, dict(lr_t=lr, momentum=mu), nesterov)
     assert var.tobytes() == exp_var.tobytes()
     assert accum.tobytes() == exp_accum.tobytes()
 
@@ -95,11 +135,11 @@ def test_kernels_give_the_same_bits_for_any_thread_count(dtype, threads):
     lr, mu = dtype.type(0.1), dtype.type(0.9)
     results = []
     for n_threads in (1, threads):
-        row_slot = np.full(50, -1, np.int32)
-        unique, summed = dedup_rows(indices, values, row_slot)
+        row_position = np.full(50, -1, np.int32)
+        unique, summed = dedup_rows(indices, values, row_position)
         var = np.ones((50, 6), dtype)
         accum = np.zeros((50, 6), dtype)
-        sgd_momentum_rows(var, accum, unique, summed, lr, mu, True, n_threads)
+        sgd_momentum_rows(var, accum, unique, summed, dict(lr_t=lr, momentum=mu), True, n_threads)
         plain = np.ones((50, 6), dtype)
         sgd_scatter_rows(plain, indices, values, lr, n_threads)
         results.append([unique, summed, var, accum, plain])

@@ -61,8 +61,9 @@ def test_kernel_against_loops(dtype, amsgrad, decay, index_dtype):
         ev[r] = b2 * ev[r] + (T(1) - b2) * (values[k] * values[k])
         evh[r] = np.maximum(evh[r], ev[r])
         ew[r] = ew[r] - (lr * em[r]) / (np.sqrt(evh[r] if amsgrad else ev[r]) + eps)
-    adam_lazy_rows(var, m, v, vhat, rows, values, b1, T(1) - b1, b2, T(1) - b2, lr, eps, wd,
-                   amsgrad, 2)
+    coefs = dict(beta_1=b1, one_minus_beta_1=T(1) - b1, beta_2=b2, one_minus_beta_2=T(1) - b2,
+                 epsilon=eps)
+    adam_lazy_rows(var, m, v, vhat if amsgrad else None, rows, values, coefs, lr, wd, 2)
     assert var.tobytes() == ew.tobytes()
     assert m.tobytes() == em.tobytes() and v.tobytes() == ev.tobytes()
     if amsgrad:

@@ -125,7 +125,7 @@ def test_rowwise_adagrad_rows_kernel(dtype, index_dtype):
     values = rng.normal(size=(3, 5)).astype(dtype)
     expected_var, expected_acc = var.copy(), acc.copy()
     reference(expected_var, expected_acc, rows, values, T(0.3), T(1e-6))
-    rowwise_adagrad_rows(var, acc, rows, values, T(0.3), T(1e-6))
+    rowwise_adagrad_rows(var, acc, rows, values, dict(lr_t=T(0.3), epsilon=T(1e-6)))
     assert var.tobytes() == expected_var.tobytes()
     assert acc.tobytes() == expected_acc.tobytes()
 
@@ -138,17 +138,19 @@ def test_rowwise_adagrad_all_kernel(dtype):
     grad = rng.normal(size=(6, 5)).astype(dtype)
     expected_var, expected_acc = var.copy(), acc.copy()
     reference(expected_var, expected_acc, range(6), grad, T(0.3), T(1e-6))
-    rowwise_adagrad_all(var, acc, grad, T(0.3), T(1e-6))
+    rowwise_adagrad_all(var, acc, grad, dict(lr_t=T(0.3), epsilon=T(1e-6)))
     assert var.tobytes() == expected_var.tobytes()
     assert acc.tobytes() == expected_acc.tobytes()
+
+
+COEFS = dict(lr_t=np.float32(0.1), epsilon=np.float32(1e-7))
 
 
 def test_kernels_skip_empty_rows():
     var = np.ones((3, 0), np.float32)
     acc = np.full(3, 0.1, np.float32)
-    rowwise_adagrad_all(var, acc, var, np.float32(0.1), np.float32(1e-7))
-    rowwise_adagrad_rows(var, acc, np.array([1]), np.ones((1, 0), np.float32),
-                         np.float32(0.1), np.float32(1e-7))
+    rowwise_adagrad_all(var, acc, var, COEFS)
+    rowwise_adagrad_rows(var, acc, np.array([1]), np.ones((1, 0), np.float32), COEFS)
     assert (acc == np.float32(0.1)).all()                     # no 0 / 0
 
 
@@ -161,8 +163,7 @@ def test_kernel_threads_do_not_change_results():
     out = []
     for n_threads in (1, 2):
         v, a = var.copy(), acc.copy()
-        rowwise_adagrad_all(v, a, grad, np.float32(0.1), np.float32(1e-7), n_threads)
-        rowwise_adagrad_rows(v, a, rows, grad[:3000], np.float32(0.1), np.float32(1e-7),
-                             n_threads)
+        rowwise_adagrad_all(v, a, grad, COEFS, n_threads)
+        rowwise_adagrad_rows(v, a, rows, grad[:3000], COEFS, n_threads)
         out.append((v.tobytes(), a.tobytes()))
     assert out[0] == out[1]

@@ -262,6 +262,100 @@ def test_scipy_gradients_equal_indexed_slices_of_their_rows(rule, dtype):
             assert_same(x, y, f"{fmt} gradient vs IndexedSlices of its rows")
 
 
+def _csr_with_repeated_columns(dtype, shape, seed=3):
+    """A CSR gradient (not canonical: columns stored twice, out of order, a
+    stored zero, empty rows) and the ``(rows, values)`` it stands for."""
+    rng = np.random.default_rng(seed)
+    n_rows, width = shape
+    entries = rng.integers(0, 2, n_rows) * rng.integers(1, 2 * width, n_rows)
+    entries[:3] = (2 * width, 0, 1)
+    indptr = np.concatenate([[0], np.cumsum(entries)]).astype(np.int32)
+    columns = rng.integers(0, width, indptr[-1]).astype(np.int32)
+    data = rng.normal(size=indptr[-1]).astype(dtype)
+    data[-1] = 0
+    grad = sp.csr_matrix((data, columns, indptr), shape=shape)
+    assert not grad.has_canonical_format
+    rows = np.flatnonzero(entries)
+    values = np.zeros((len(rows), width), dtype)
+    position = np.repeat(np.arange(len(rows)), entries[rows])
+    np.add.at(values, (position, columns), data)      # entry by entry, in storage order
+    return grad, rows, values
+
+
+@by_rule
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_csr_is_read_by_the_kernel_with_the_bits_of_its_rows(rule, dtype, n_threads,
+                                                             monkeypatch):
+    # A plain step reads the CSR arrays straight into the update (no block of
+    # touched rows is built: building one fails here), with the bits of the
+    # same rows given as IndexedSlices, repeated columns summed in storage
+    # order, on one thread and on several (the batch is large enough that
+    # every kernel's parallel branch runs).
+    shape = (8192, 16)
+    grad, rows, values = _csr_with_repeated_columns(dtype, shape)
+    assert len(rows) * shape[1] >= PARALLEL_MIN_ELEMENTS
+    var, warm_up = initial(dtype, shape), initial(dtype, shape, seed=2)
+    results = []
+    try:
+        optimizers.set_num_threads(n_threads)
+        for g in (IndexedSlices(values, rows, shape), grad):
+            w, opt = Variable(var), rule.make()
+            opt.apply_gradients([(warm_up, w)])
+            if g is grad:
+                def block(self):
+                    raise AssertionError("the CSR rows were copied into a block")
+                monkeypatch.setattr(optimizers.sparse.CSRRows, "block", block)
+            opt.apply_gradients([(g, w)])
+            opt.apply_gradients([(g, w)])
+            monkeypatch.undo()
+            results.append(state(opt, w))
+    finally:
+        optimizers.set_num_threads(None)
+    for x, y in zip(*results):
+        assert_same(y, x, "CSR read by the kernel vs IndexedSlices of its rows")
+
+
+@by_rule
+@pytest.mark.parametrize("setting", [dict(clipnorm=0.5), dict(gradient_accumulation_steps=2),
+                                     dict(gradient_transformers=[lambda pairs: pairs])])
+def test_csr_through_clipping_accumulation_and_transformers(rule, dtype, setting):
+    # These read the gradient's values: the rows are built as a block first,
+    # and the steps equal those of the same rows given as IndexedSlices.
+    shape = (64, 3)
+    grad, rows, values = _csr_with_repeated_columns(dtype, shape)
+    results = []
+    for g in (IndexedSlices(values, rows, shape), grad):
+        try:
+            opt = rule.make(**setting)
+        except (TypeError, ValueError) as exc:      # a setting the rule does not take
+            pytest.skip(str(exc))
+        w = Variable(initial(dtype, shape))
+        for _ in range(3):
+            opt.apply_gradients([(g, w)])
+        results.append(state(opt, w))
+    for x, y in zip(*results):
+        assert_same(y, x, f"CSR with {setting} vs IndexedSlices")
+
+
+@by_rule
+def test_float16_csr_equals_indexed_slices_of_its_rows(rule):
+    shape = (64, 3)
+    grad, rows, _ = _csr_with_repeated_columns(np.float32, shape)
+    grad.data = grad.data.astype(np.float16)
+    block = np.zeros((len(rows), shape[1]), np.float32)    # summed in float32, rounded once
+    for k, r in enumerate(rows):
+        for e in range(grad.indptr[r], grad.indptr[r + 1]):
+            block[k, grad.indices[e]] += np.float32(grad.data[e])
+    block = block.astype(np.float16)
+    results = []
+    for g in (IndexedSlices(block, rows, shape), grad):
+        w, opt = Variable(initial(np.float16, shape)), rule.make()
+        opt.apply_gradients([(g, w)])
+        results.append(state(opt, w))
+    for x, y in zip(*results):
+        assert_same(y, x, "float16 CSR vs IndexedSlices")
+
+
 @by_rule
 def test_which_rows_a_sparse_step_touches(rule, dtype):
     var = initial(dtype)
