@@ -8,7 +8,7 @@ writes each array about once.
 """
 import numpy as np
 
-__all__ = ["BLOCK", "Scratch", "blocks"]
+__all__ = ["BLOCK", "Scratch", "blocks", "block_constants"]
 
 BLOCK = 1 << 15
 """Elements per block: 128 KiB of float32, so several arrays' blocks fit in L2."""
@@ -19,6 +19,17 @@ def blocks(size):
     if size <= BLOCK:
         return (slice(0, size),)
     return [slice(start, min(start + BLOCK, size)) for start in range(0, size, BLOCK)]
+
+
+def block_constants(c):
+    """``c`` with its NumPy floating-point scalars as 0-d arrays of the same
+    dtype, for a step that calls `_dense_block` on many blocks.
+
+    A ufunc takes a 0-d array operand with less work per call than a NumPy
+    scalar, and (NumPy >= 2) the two promote alike, so the numbers do not
+    change.  Python numbers and other values are left as they are.
+    """
+    return {k: np.asarray(v) if isinstance(v, np.floating) else v for k, v in c.items()}
 
 
 class Scratch:

@@ -20,7 +20,7 @@ import numpy as np
 from . import _complex, clip, schedules
 from ._config import plain_configs_in_subclasses, returns_plain
 from ._registry import register
-from ._dense import BLOCK, Scratch, blocks
+from ._dense import BLOCK, Scratch, block_constants, blocks
 from ._validation import (check_global_clip_dtypes, check_pairs, check_sparse_constraints,
                           check_variable, filter_empty_gradients, is_real_number)
 from .sparse import IndexedSlices, RowSlotMap, as_rows
@@ -1474,6 +1474,7 @@ class Optimizer:
         if w.size <= BLOCK:
             self._dense_block(c, g, w, *slots)
             return
+        c = block_constants(c)
         for sl in blocks(w.size):
             self._dense_block(c, g[sl], w[sl], *[s[sl] for s in slots])
 
