@@ -42,7 +42,9 @@ from benchmarks.common import (OPTIMIZERS, create_slots, csr_step, dense_step,  
 
 SPARSE = ("S1", "S2", "C1")
 # slots per optimizer and whether TF's sparse step sweeps the whole table
+# (slots kept per row, as RowwiseAdagrad's accumulator, are left out: one number a row)
 SLOTS = {"sgd": 0, "momentum": 1, "adagrad": 1, "rowwise_adagrad": 0, "adam": 2,
+         "partial_rowwise_adam": 1,
          "lazy_adam": 2, "ftrl": 2, "rmsprop": 1}
 WHOLE_TABLE = {"adam", "rmsprop"}
 
