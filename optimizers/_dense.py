@@ -14,12 +14,15 @@ import numpy as np
 __all__ = ["BLOCK", "PARALLEL_MIN", "Scratch", "blocks", "block_constants", "run_blocks"]
 
 BLOCK = 1 << 15
-"""Elements per block: 128 KiB of float32, so several arrays' blocks fit in L2."""
+"""Elements per block: 128 KiB of float32, so several arrays' blocks fit in L2.
+(Measured on D1, 10,000,000 elements: 2**15 and 2**16 take about the same time,
+2**13 and 2**14 pay more per-call overhead, 2**17 falls out of L2 for Ftrl.)"""
 
 
 PARALLEL_MIN = 1 << 20
 """Fewest elements for which a dense step spreads its blocks over threads
-(starting a thread costs about as much as updating 30,000 elements)."""
+(starting and joining a thread took up to 150 us on a busy 2-core machine,
+the time of a one-thread dense SGD step on about 150,000 float32 elements)."""
 
 
 def blocks(size):
