@@ -32,7 +32,7 @@ extensions = [
     "mathml",
 ]
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "_templates"]
+exclude_patterns = ["_build", "_templates", "peers"]   # peers/: included by benchmarks.rst
 default_role = "py:obj"
 nitpicky = True
 

@@ -21,10 +21,11 @@ from . import _complex, clip, schedules
 from . import threads as _threads
 from ._config import plain_configs_in_subclasses, returns_plain
 from ._registry import register
-from ._dense import BLOCK, Scratch, blocks
+from ._dense import BLOCK, Scratch, block_constants, run_blocks
 from ._validation import (check_global_clip_dtypes, check_pairs, check_sparse_constraints,
                           check_variable, filter_empty_gradients, is_real_number)
 from .sparse import IndexedSlices, RowPositionMap, as_rows
+from .threads import threads_for
 from .variables import DEVICE, Variable, as_array, var_name
 
 __all__ = ["Optimizer"]
@@ -1532,8 +1533,9 @@ class Optimizer:
         if w.size <= BLOCK:
             self._dense_block(c, g, w, *slots)
             return
-        for sl in blocks(w.size):
-            self._dense_block(c, g[sl], w[sl], *[s[sl] for s in slots])
+        # (timed, so that the adaptive thread choice applies: see `optimizers.threads`)
+        with _threads.kernel_timer(type(self)._dense_block):
+            run_blocks(self._dense_block, block_constants(c), g, w, slots, threads_for(w.size))
 
     # An optimizer whose dense update is element-wise declares it as a block
     # rule: `_dense_slots` names the slots it reads and writes, in order, and

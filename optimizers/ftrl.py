@@ -162,15 +162,16 @@ class Ftrl(Optimizer):
 
     def _dense_block(self, c, g, w, acc, lin):
         lr, l1, power = c["lr_t"], c["l1"], c["lr_power"]
-        n, pn, pa, t = self._scratch.get(w.dtype, w.size, 4)
-        np.multiply(g, g, out=n)                        # n = acc + g * g
-        np.add(acc, n, out=n)
-        if power == -0.5:
-            np.sqrt(n, out=pn)
+        gg, pa, pn, t = self._scratch.get(w.dtype, w.size, 4)
+        np.multiply(g, g, out=gg)                       # n = acc + g * g, into acc once
+        if power == -0.5:                               # the old acc's power is read first
             np.sqrt(acc, out=pa)
+            np.add(acc, gg, out=acc)
+            np.sqrt(acc, out=pn)
         else:
-            power_into(n, -power, pn)                   # the C library's pow, on every CPU
-            power_into(acc, -power, pa)
+            power_into(acc, -power, pa)                 # the C library's pow, on every CPU
+            np.add(acc, gg, out=acc)
+            power_into(acc, -power, pn)
         np.subtract(pn, pa, out=pa)                     # sigma = (pn - pa) / lr
         np.divide(pa, lr, out=pa)
         np.multiply(pa, w, out=pa)                      # linear += gs - sigma * w
@@ -183,15 +184,17 @@ class Ftrl(Optimizer):
         np.add(lin, t, out=lin)
         np.divide(pn, lr, out=pn)                       # y = pn / lr + 2 * l2'
         np.add(pn, c["two_l2"], out=pn)
-        np.sign(lin, out=t)                             # w = |z| > l1 ? (l1 sign(z) - z) / y : 0
-        np.multiply(t, l1, out=t)
-        np.subtract(t, lin, out=t)
+        if l1 == 0:                                     # x = l1 sign(z) - z is -z wherever
+            np.negative(lin, out=t)                     # |z| > l1 (z not 0, not NaN)
+        else:
+            np.sign(lin, out=t)                         # w = |z| > l1 ? (l1 sign(z) - z) / y : 0
+            np.multiply(t, l1, out=t)
+            np.subtract(t, lin, out=t)
         keep, = self._scratch.get(np.dtype(bool), w.size)
         np.abs(lin, out=pa)
         np.greater(pa, l1, out=keep)
         w.fill(0)                                       # a select: 0 even where y == 0
         np.divide(t, pn, out=w, where=keep)
-        np.copyto(acc, n)                               # acc = n
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
     _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)

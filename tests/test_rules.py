@@ -6,6 +6,7 @@ scipy.sparse gradients, which rows a sparse step touches, results that do not
 depend on the thread count, and bad input that changes nothing.
 """
 import copy
+import warnings
 
 import numpy as np
 import pytest
@@ -177,6 +178,46 @@ def test_dense_steps_over_several_blocks_match_reference(rule, dtype):
         opt.apply_gradients([(g, w)])
         ref.dense(g)
     assert_matches(rule, opt, w, ref, "after two dense steps")
+
+
+@pytest.mark.skipif(not openmp_enabled(), reason="built without OpenMP: one thread")
+@by_rule
+def test_dense_blocks_on_several_threads_match_reference(rule, dtype, monkeypatch):
+    # Large dense steps hand their blocks to threads (optimizers/_dense.py,
+    # from PARALLEL_MIN elements): 9 x 10000 is three blocks, the last partial.
+    monkeypatch.setattr(optimizers._dense, "PARALLEL_MIN", 0)
+    shape = (9, 10000)
+    var = initial(dtype, shape)
+    rng = np.random.default_rng(7)
+    w, opt, ref = Variable(var), rule.make(), rule.new_reference(var)
+    try:
+        for n_threads in (2, 3):
+            optimizers.set_num_threads(n_threads)
+            g = rng.normal(size=shape).astype(dtype)
+            opt.apply_gradients([(g, w)])
+            ref.dense(g)
+    finally:
+        optimizers.set_num_threads(None)
+    assert_matches(rule, opt, w, ref, "after dense steps on threads")
+
+
+@pytest.mark.skipif(not openmp_enabled(), reason="built without OpenMP: one thread")
+def test_dense_blocks_on_threads_keep_the_callers_error_state(monkeypatch):
+    # inf / inf in every block: NumPy's error state of the caller applies in
+    # every thread, and an error raised in a helper thread reaches the caller.
+    monkeypatch.setattr(optimizers._dense, "PARALLEL_MIN", 0)
+    w = Variable(np.zeros(100_000, np.float32))
+    opt = optimizers.Adagrad()
+    g = np.full(100_000, np.inf, np.float32)
+    optimizers.set_num_threads(2)
+    try:
+        with np.errstate(invalid="raise"), pytest.raises(FloatingPointError):
+            opt.apply_gradients([(g, w)])
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("error")       # a helper's warning would raise
+            opt.apply_gradients([(g, w)])
+    finally:
+        optimizers.set_num_threads(None)
 
 
 @pytest.mark.parametrize("shape", [(8, 3), (9,), (4, 2, 3)], ids=["2d", "1d", "3d"])

@@ -8,10 +8,20 @@ C1  CSR gradient on a (2**20, 16) float32 weight matrix: a 512-row batch with
     ~40 features a row
 """
 import numpy as np
-import scipy.sparse as sp
 
-import optimizers
-from optimizers import IndexedSlices, Variable
+try:
+    import optimizers
+    from optimizers import IndexedSlices, Variable
+except ImportError:
+    # The peers' timing runs (compare_peers.py --peer) may use another Python
+    # environment, without this package: they need the workloads' arrays only.
+    import collections
+
+    optimizers = None
+    IndexedSlices = collections.namedtuple("IndexedSlices", "values indices dense_shape")
+
+    def Variable(value, name=None):
+        return value
 
 # name -> (class name, config)
 OPTIMIZERS = {
@@ -63,6 +73,8 @@ def sparse_step(workload, seed=0):
 
 def csr_step(seed=0, rows=2 ** 20, width=16, batch=512, features=40):
     """(weight, CSR gradient) of C1: X^T-style gradient of a sparse linear layer."""
+    import scipy.sparse as sp
+
     rng = np.random.default_rng(seed)
     weight = Variable(rng.normal(0, 0.05, (rows, width)).astype(np.float32), name="C1")
     feat = rng.integers(0, rows, (batch, features)).reshape(-1)
