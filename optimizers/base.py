@@ -238,9 +238,10 @@ def _complex_declaration(cls):
 
 
 class _Hyperparameter:
-    """Class attribute that reads the hyperparameter ``name`` of an instance
-    (what `Optimizer._get_hyper` returns); an instance attribute of the same
-    name, or an instance without that hyperparameter, reads as usual."""
+    """A hyperparameter read as an attribute (``opt.learning_rate``): the
+    value, variable or schedule the optimizer holds.  An instance attribute
+    of the same name, or an instance without that hyperparameter, reads as
+    usual."""
 
     __slots__ = ("name", "key")
 
