@@ -313,11 +313,15 @@ def from_scipy(grad, var, name):
         raise _malformed(name, "csr", f"`indptr` has {len(indptr)} entries for "
                                       f"{var.shape[0]} rows")
     if data.dtype == var.dtype and data.dtype.kind == "f" and data.dtype != np.float16:
+        # Private copies, checked: nothing that runs later in the step (a
+        # callback, another thread) can change the columns the kernels write
+        # to, or the gradient they read.
+        indices, data = np.array(indices, copy=True), np.array(data, order="C", copy=True)
         try:
             rows, starts = csr_rows(indptr, indices, len(data), var.shape[1])
         except MalformedCSR as exc:
             raise _malformed(name, "csr", str(exc)) from None
-        csr = CSRRows(rows, starts, indices, np.ascontiguousarray(data), var.shape[1])
+        csr = CSRRows(rows, starts, indices, data, var.shape[1])
         # ``indices`` a copy: a gradient transformer may rewrite it in place.
         out = IndexedSlices._checked(None, rows.astype(np.int64), var.shape)
         out._unique, out._csr = True, csr

@@ -378,6 +378,25 @@ def test_csr_through_clipping_accumulation_and_transformers(rule, dtype, setting
         assert_same(y, x, f"CSR with {setting} vs IndexedSlices")
 
 
+def test_csr_rewritten_by_a_callback_during_the_step_is_not_seen():
+    # The kernels read private copies of the checked columns and data: a
+    # callback that runs after the checks (here the learning rate) and
+    # rewrites the matrix in place cannot make the update write outside the
+    # variable, nor change the gradient of this step.
+    shape = (64, 3)
+    grad, rows, values = _csr_with_repeated_columns(np.float32, shape)
+
+    def learning_rate():
+        grad.indices[:] = 10 ** 6          # far outside the 3 columns
+        grad.data[:] = np.nan
+        return 0.1
+
+    w, expected = Variable(initial(np.float32, shape)), Variable(initial(np.float32, shape))
+    optimizers.SGD(learning_rate).apply_gradients([(grad, w)])
+    optimizers.SGD(0.1).apply_gradients([(IndexedSlices(values, rows, shape), expected)])
+    assert_same(w.numpy(), expected.numpy(), "CSR rewritten during the step")
+
+
 @by_rule
 def test_float16_csr_equals_indexed_slices_of_its_rows(rule):
     shape = (64, 3)
