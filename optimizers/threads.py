@@ -213,23 +213,14 @@ def timed(update, *args):
     """``update(*args)``, timing the kernel call inside it that `threads_for`
     chose threads for: the engine runs each sparse update (``update``, a
     bound method, is its kernel's name in the estimates) through it."""
-    local = _pending
-    local.call = update.__func__
-    try:
+    with kernel_timer(update.__func__):
         update(*args)
-    except BaseException:
-        local.call = None
-        raise
-    call, local.call = local.call, None
-    if call.__class__ is tuple:
-        end = perf_counter_ns()
-        est, threads, n_elements, probe, start = call
-        _record(est, threads, end - start, n_elements, probe)
 
 
 class kernel_timer:
-    """``with kernel_timer(kernel): kernel(..., threads_for(n))``: `timed` as
-    a context, for kernels called outside the engine's sparse update."""
+    """``with kernel_timer(kernel): kernel(..., threads_for(n))``: times the
+    kernel call that `threads_for` chose threads for (``kernel`` names its
+    estimates); nothing is recorded if the block raises."""
 
     def __init__(self, kernel):
         self.kernel = kernel
