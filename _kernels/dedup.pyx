@@ -148,18 +148,6 @@ def csr_gather(const index_t[::1] starts, const index_t[::1] indices,
     return values_arr
 
 
-def csr_touched_rows(indptr, indices, data, Py_ssize_t n_cols):
-    """Gather the rows of a CSR matrix that hold at least one stored entry.
-
-    Returns ``(rows, values)``: the row numbers in ascending order (int64)
-    and a dense ``(len(rows), n_cols)`` block with each row's entries (a
-    column stored twice is summed in storage order); `csr_rows`, then
-    `csr_gather`.  `MalformedCSR` is raised for a malformed structure.
-    """
-    rows, starts = csr_rows(indptr, indices, len(data), n_cols)
-    return rows.astype(np.int64), csr_gather(starts, indices, data, n_cols)
-
-
 def first_index_out_of_range(const index_t[::1] indices, long long n_rows):
     """Position of the first index outside ``[0, n_rows)``, or -1 if none is
     (one pass, for the check every sparse gradient gets)."""

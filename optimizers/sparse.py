@@ -8,7 +8,7 @@ array) is turned into one checked `IndexedSlices` whose ``values`` and
 import numpy as np
 import scipy.sparse
 
-from ._kernels.dedup import (MalformedCSR, csr_gather, csr_rows, csr_touched_rows, dedup_rows,
+from ._kernels.dedup import (MalformedCSR, csr_gather, csr_rows, dedup_rows,
                              first_index_out_of_range)
 
 __all__ = ["IndexedSlices", "GradientIndexError", "is_sparse", "check_indexed_slices", "from_scipy", "as_rows",
@@ -312,30 +312,32 @@ def from_scipy(grad, var, name):
     if len(indptr) != var.shape[0] + 1:
         raise _malformed(name, "csr", f"`indptr` has {len(indptr)} entries for "
                                       f"{var.shape[0]} rows")
-    if data.dtype == var.dtype and data.dtype.kind == "f" and data.dtype != np.float16:
+    read_by_kernels = data.dtype.kind == "f" and data.dtype != np.float16
+    if read_by_kernels:
         # Private copies, checked: nothing that runs later in the step (a
         # callback, another thread) can change the columns the kernels write
         # to, or the gradient they read.
         indices, data = np.array(indices, copy=True), np.array(data, order="C", copy=True)
-        try:
-            rows, starts = csr_rows(indptr, indices, len(data), var.shape[1])
-        except MalformedCSR as exc:
-            raise _malformed(name, "csr", str(exc)) from None
+    try:
+        rows, starts = csr_rows(indptr, indices, len(data), var.shape[1])
+    except MalformedCSR as exc:
+        raise _malformed(name, "csr", str(exc)) from None
+    if read_by_kernels:
         csr = CSRRows(rows, starts, indices, data, var.shape[1])
         # ``indices`` a copy: a gradient transformer may rewrite it in place.
         out = IndexedSlices._checked(None, rows.astype(np.int64), var.shape)
         out._unique, out._csr = True, csr
         return out
-    kernel_data = data.astype(np.float32) if data.dtype == np.float16 else data
-    try:
-        if data.dtype.kind == "c":
-            rows, values = _complex_touched_rows(indptr, indices, data, var.shape[1])
-        else:
-            rows, values = csr_touched_rows(indptr, indices, np.ascontiguousarray(kernel_data),
-                                            var.shape[1])
-    except MalformedCSR as exc:
-        raise _malformed(name, "csr", str(exc)) from None
-    out = IndexedSlices(values.astype(data.dtype, copy=False), rows, var.shape)
+    # float16 rows are summed in float32 and rounded once; complex ones as
+    # their real and imaginary parts.
+    width = var.shape[1]
+    if data.dtype.kind == "c":
+        values = np.empty((len(rows), width), data.dtype)
+        values.real = csr_gather(starts, indices, np.ascontiguousarray(data.real), width)
+        values.imag = csr_gather(starts, indices, np.ascontiguousarray(data.imag), width)
+    else:
+        values = csr_gather(starts, indices, data.astype(np.float32), width).astype(data.dtype)
+    out = IndexedSlices(values, rows.astype(np.int64), var.shape)
     out._unique = True
     return out
 
@@ -365,16 +367,6 @@ class CSRRows:
     def block(self):
         """The dense ``(len(rows), width)`` values block (the same bits)."""
         return csr_gather(self.starts, self.indices, self.data, self.width)
-
-
-def _complex_touched_rows(indptr, indices, data, width):
-    """`csr_touched_rows` of complex data: the real and imaginary parts in
-    turn (the same checks, the same rows)."""
-    rows, real = csr_touched_rows(indptr, indices, np.ascontiguousarray(data.real), width)
-    _, imag = csr_touched_rows(indptr, indices, np.ascontiguousarray(data.imag), width)
-    values = np.empty(real.shape, data.dtype)
-    values.real, values.imag = real, imag
-    return rows, values
 
 
 def to_indexed_slices(grad, var, name):

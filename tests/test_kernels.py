@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from optimizers._kernels.dedup import MalformedCSR, csr_gather, csr_rows, csr_touched_rows, dedup_rows
+from optimizers._kernels.dedup import MalformedCSR, csr_gather, csr_rows, dedup_rows
 from optimizers._kernels.sgd import sgd_momentum_rows, sgd_scatter_rows
 
 
@@ -39,12 +39,18 @@ def test_dedup_rows_empty(dtype):
     assert unique.shape == (0,) and summed.shape == (0, 4)
 
 
+def touched_rows(indptr, indices, data, n_cols):
+    """The touched rows of a CSR matrix and their dense block."""
+    rows, starts = csr_rows(indptr, indices, len(data), n_cols)
+    return rows, csr_gather(starts, indices, data, n_cols)
+
+
 def test_csr_touched_rows_counts_explicit_zeros(dtype):
     import scipy.sparse as sp
     dense = np.array([[0, 0, 0], [1, 0, 2], [0, 0, 0], [0, 3, 0]], dtype)
     csr = sp.csr_matrix(dense)
     csr.data[0] = 0          # explicit zero: row 1 still touched
-    rows, values = csr_touched_rows(csr.indptr, csr.indices, csr.data, 3)
+    rows, values = touched_rows(csr.indptr, csr.indices, csr.data, 3)
     np.testing.assert_array_equal(rows, [1, 3])
     np.testing.assert_array_equal(values, [[0, 0, 2], [0, 3, 0]])
     assert values.dtype == dtype
@@ -52,8 +58,7 @@ def test_csr_touched_rows_counts_explicit_zeros(dtype):
 
 def test_csr_touched_rows_sums_duplicate_columns():
     indptr = np.array([0, 2], np.int32)
-    rows, values = csr_touched_rows(indptr, np.array([1, 1], np.int32),
-                                    np.array([1.5, 2.0]), 2)
+    rows, values = touched_rows(indptr, np.array([1, 1], np.int32), np.array([1.5, 2.0]), 2)
     np.testing.assert_array_equal(values, [[0.0, 3.5]])
 
 
