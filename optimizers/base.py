@@ -1284,14 +1284,14 @@ class Optimizer:
         out = None
         for i, (grad, var) in enumerate(pairs):
             if type(grad) is IndexedSlices:
-                # (indices are always a private copy: see `check_indices`)
-                values = grad.values if grad._csr is None else grad._csr.data
-                if id(_base_array(values)) in owners:
-                    copy = IndexedSlices(grad.values.copy(), grad.indices, grad.dense_shape)
-                    copy._unique = grad._unique
-                    grad = copy
-                else:
+                # (indices are always a private copy: see `check_indices`; so are
+                # the rows of a CSR matrix while ``values`` is unbuilt, None)
+                values = grad._values
+                if values is None or id(_base_array(values)) not in owners:
                     continue
+                copy = IndexedSlices(values.copy(), grad.indices, grad.dense_shape)
+                copy._unique = grad._unique
+                grad = copy
             elif id(grad if grad.base is None else _base_array(grad)) in owners:
                 grad = grad.copy()
             else:

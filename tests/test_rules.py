@@ -397,6 +397,21 @@ def test_csr_rewritten_by_a_callback_during_the_step_is_not_seen():
     assert_same(w.numpy(), expected.numpy(), "CSR rewritten during the step")
 
 
+def test_csr_values_set_to_a_view_of_the_variable_are_taken_before_the_step():
+    # A transformer that points a CSR gradient's values at the variable's own
+    # rows: the step reads them as they were before it (a private copy).
+    w = Variable(np.array([[1, 1], [2, 2], [3, 3], [4, 4]], np.float32))
+    grad = sp.csr_matrix(np.array([[0, 0], [1, 0], [0, 1], [0, 0]], np.float32))
+
+    def transformer(pairs):
+        (g, v), = pairs
+        g.values = np.asarray(v)[0:2]                  # rows 0 and 1, as a view
+        return pairs
+
+    optimizers.SGD(1.0, gradient_transformers=[transformer]).apply_gradients([(grad, w)])
+    np.testing.assert_array_equal(w.numpy(), [[1, 1], [1, 1], [1, 1], [4, 4]])
+
+
 @by_rule
 def test_float16_csr_equals_indexed_slices_of_its_rows(rule):
     shape = (64, 3)
