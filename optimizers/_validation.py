@@ -9,8 +9,12 @@ import warnings
 
 import numpy as np
 
+from ._kernels import checks
 from .sparse import IndexedSlices, check_indexed_slices, is_sparse, to_indexed_slices
 from .variables import Variable, as_array, var_name
+
+checks.register(Variable, IndexedSlices)
+plain_pairs = checks.plain_pairs
 
 __all__ = ["filter_empty_gradients", "check_variable", "check_gradient", "check_pairs"]
 

@@ -22,8 +22,8 @@ from . import threads as _threads
 from ._config import plain_configs_in_subclasses, returns_plain
 from ._registry import register
 from ._dense import BLOCK, Scratch, block_constants, run_blocks
-from ._validation import (check_global_clip_dtypes, check_pairs, check_sparse_constraints,
-                          check_variable, filter_empty_gradients, is_real_number)
+from ._validation import (_pairs, check_global_clip_dtypes, check_pairs, check_sparse_constraints,
+                          check_variable, filter_empty_gradients, is_real_number, plain_pairs)
 from .sparse import IndexedSlices, RowPositionMap, as_rows
 from .threads import threads_for
 from .variables import DEVICE, Variable, as_array, var_name
@@ -943,12 +943,19 @@ class Optimizer:
         """
         with self._lock:
             accumulating = bool(self._accumulation)
-            pairs = self._checked_pairs(grads_and_vars, experimental_aggregate_gradients,
-                                        transform=not accumulating)
-            var_list = [v for _, v in pairs]
+            if type(grads_and_vars) is not list:
+                grads_and_vars = _pairs(grads_and_vars, "`grads_and_vars`")
+            plain = self._plain_pairs(grads_and_vars, experimental_aggregate_gradients)
+            if plain is None:
+                pairs = self._checked_pairs(grads_and_vars, experimental_aggregate_gradients,
+                                            transform=not accumulating)
+                var_list = [v for _, v in pairs]
+            else:
+                pairs, var_list = plain
             mark = self._mark()
             try:
-                self._check_complex(pairs)
+                if plain is None:
+                    self._check_complex(pairs)      # (plain pairs are real)
                 self._check_step(pairs)
                 self._create_all_weights(var_list)
                 if not pairs:
@@ -1005,6 +1012,17 @@ class Optimizer:
             self._overwrite_with_averages(self._averaged_variables(), self._call_count() + 1)
         count = self._iterations._value
         count[()] += 1          # (a scalar add: np.add on a 0-d array costs 10x more)
+
+    def _plain_pairs(self, grads_and_vars, aggregate):
+        """``(pairs, variables)`` checked in one pass when the step runs
+        nothing between the checks (no aggregator, clipping, transformers or
+        accumulation) and every pair is of a common kind (see
+        `optimizers._kernels.checks`); else None."""
+        if ((aggregate and self.gradient_aggregator is not None) or self.gradient_transformers
+                or self._accumulation or self._clipvalue is not None
+                or self._clipnorm is not None or self._global_clipnorm is not None):
+            return None
+        return plain_pairs(grads_and_vars, self._slot_owners)
 
     def _checked_pairs(self, grads_and_vars, aggregate, transform=True):
         """Filter, check, aggregate, clip and transform; check what came back.

@@ -1,0 +1,109 @@
+"""The one-pass checks of common pairs (`optimizers._kernels.checks`) agree
+with the full checks of `optimizers._validation`: what they accept comes out
+the same, and everything else is left to the full checks (None)."""
+import numpy as np
+import pytest
+
+from optimizers import SGD, IndexedSlices, Variable
+from optimizers._validation import check_pairs, plain_pairs
+
+
+def _var(shape=(6, 3), dtype=np.float32):
+    return Variable(np.arange(np.prod(shape), dtype=dtype).reshape(shape), name="w")
+
+
+def _slices(indices, var):
+    shape = np.shape(var)
+    values = np.ones((len(indices),) + shape[1:], np.asarray(var).dtype)
+    return IndexedSlices(values, np.asarray(indices), shape)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_accepted_pairs_match_the_full_checks(dtype):
+    a, b, c = _var(dtype=dtype), _var((5,), dtype), _var((4, 2, 2), dtype)
+    items = [(np.ones((6, 3), dtype), a),
+             (_slices([1, 1, 4], b), b),
+             (IndexedSlices(np.ones((2, 2, 2), dtype), np.array([3, 0], np.int32)), c)]
+    fast, variables = plain_pairs(items, {})
+    full = check_pairs(items)
+    assert variables == [a, b, c]
+    assert fast[0][0] is items[0][0] and full[0][0] is items[0][0]
+    for (fg, fv), (sg, sv) in zip(fast[1:], full[1:]):
+        assert fv is sv and type(fg) is type(sg) is IndexedSlices
+        assert fg.values is sg.values
+        assert fg.indices.dtype == sg.indices.dtype
+        np.testing.assert_array_equal(fg.indices, sg.indices)
+        assert fg.dense_shape == sg.dense_shape
+
+
+def test_indices_are_a_private_copy():
+    w = _var()
+    g = _slices([2, 4], w)
+    (checked, _), = plain_pairs([(g, w)], {})[0]
+    assert checked.indices is not g.indices
+    g.indices[0] = 10 ** 6                       # a later change cannot reach the kernels
+    assert checked.indices.tolist() == [2, 4]
+
+
+def _cases():
+    w = _var()
+    frozen = _var()
+    frozen._value.flags.writeable = False
+    big_endian = np.array([1, 2], dtype=">i8")
+    return {
+        "None gradient": [(None, w)],
+        "list pair": [[np.ones((6, 3), np.float32), w]],
+        "bare ndarray variable": [(np.ones(3, np.float32), np.zeros(3, np.float32))],
+        "constrained variable": [(np.ones(2, np.float32),
+                                  Variable(np.zeros(2, np.float32), constraint=lambda x: x))],
+        "complex variable": [(np.ones(2, np.complex64), Variable(np.zeros(2, np.complex64)))],
+        "read-only variable": [(np.ones((6, 3), np.float32), frozen)],
+        "dense dtype": [(np.ones((6, 3), np.float64), w)],
+        "dense shape": [(np.ones((3, 6), np.float32), w)],
+        "dense not contiguous": [(np.ones((3, 6), np.float32).T, w)],
+        "dense subclass": [(np.ones((6, 3), np.float32).view(np.matrix), w)],
+        "variable twice": [(np.ones((6, 3), np.float32), w), (np.ones((6, 3), np.float32), w)],
+        "index out of range": [(_slices([0, 6], w), w)],
+        "negative index": [(_slices([-1], w), w)],
+        "int16 indices": [(IndexedSlices(np.ones((1, 3), np.float32), np.array([1], np.int16)), w)],
+        "big-endian indices": [(IndexedSlices(np.ones((2, 3), np.float32), big_endian), w)],
+        "2-D indices": [(IndexedSlices(np.ones((2, 3), np.float32), np.array([[1], [2]])), w)],
+        "values rows": [(IndexedSlices(np.ones((3, 3), np.float32), np.array([1, 2])), w)],
+        "values width": [(IndexedSlices(np.ones((2, 2), np.float32), np.array([1, 2])), w)],
+        "values dtype": [(IndexedSlices(np.ones((2, 3)), np.array([1, 2])), w)],
+        "values not contiguous": [(IndexedSlices(np.ones((3, 2), np.float32).T, np.array([1, 2])),
+                                   w)],
+        "dense_shape": [(IndexedSlices(np.ones((2, 3), np.float32), np.array([1, 2]), (7, 3)), w)],
+        "scalar variable": [(IndexedSlices(np.ones(1, np.float32), np.array([0])),
+                             Variable(np.float32(1)))],
+    }
+
+
+@pytest.mark.parametrize("case", sorted(_cases()))
+def test_anything_else_is_left_to_the_full_checks(case):
+    assert plain_pairs(_cases()[case], {}) is None
+
+
+def test_a_known_variable_array_as_gradient_is_left_to_the_full_checks():
+    arr = np.zeros(3, np.float32)
+    w = _var((3,))
+    assert plain_pairs([(arr, w)], {id(arr): arr}) is None
+    assert plain_pairs([(arr, w)], {id(arr): object()}) is not None
+
+
+def test_swapped_pair_still_reported():
+    opt = SGD(0.1, momentum=0.9)                 # (a variable with slots is known)
+    arr = np.zeros(3, np.float32)
+    opt.apply_gradients([(np.ones(3, np.float32), arr)])
+    with pytest.raises(TypeError, match="swapped"):
+        opt.apply_gradients([(arr, _var((3,)))])
+
+
+def test_generators_and_zip_take_the_one_pass_checks():
+    w = _var()
+    opt = SGD(0.5)
+    opt.apply_gradients(zip([np.ones((6, 3), np.float32)], [w]))
+    opt.apply_gradients((p for p in [(_slices([0, 0], w), w)]))
+    expected = np.arange(18, dtype=np.float32).reshape(6, 3) - 0.5
+    expected[0] -= 1.0
+    np.testing.assert_array_equal(w.numpy(), expected)
