@@ -150,3 +150,79 @@ def plain_pairs(list items, dict owners):
         pairs[i] = (grad, var)
         variables[i] = var
     return pairs, variables
+
+
+cdef object MISSING = object()
+
+
+cdef object memory_owner(object array):
+    """The ndarray that owns ``array``'s memory (``array`` if it owns it)."""
+    cdef PyObject* base = cnp.PyArray_BASE(<cnp.ndarray>array)
+    while base != NULL and isinstance(<object>base, cnp.ndarray):
+        array = <object>base
+        base = cnp.PyArray_BASE(<cnp.ndarray>array)
+    return array
+
+
+def variables_without_slots(list variables, dict slot_owners):
+    """The variables (`Variable` objects) that have no slots yet, or None
+    when one is not a `Variable` or its slots' owner is not simply itself
+    or nobody (the full `Optimizer._slot_key` then adopts or refuses it)."""
+    cdef list new = []
+    for var in variables:
+        if type(var) is not Variable:
+            return None
+        owner = slot_owners.get(var._uid, MISSING)
+        if owner is MISSING:
+            new.append(var)
+        elif owner is not var:
+            return None
+    return new
+
+
+def plain_layouts(list variables, dict slot_owners, dict layouts):
+    """What `Optimizer._check_layouts` returns (the ids of the arrays owning
+    the memory of the variables and their slots), when every variable is a
+    `Variable` that owns its slots (or has none) and nothing is wrong; else
+    None, and the full check runs (and reports the fault)."""
+    cdef dict owners = {}
+    cdef Py_ssize_t d
+    for var in variables:
+        if type(var) is not Variable:
+            return None
+        key = var._uid
+        owner = slot_owners.get(key, MISSING)
+        if owner is not var and owner is not MISSING:
+            return None                             # to adopt, or a copy
+        arr = var._value
+        root = id(memory_owner(arr) if type(arr) is cnp.ndarray else arr)
+        if root in owners:
+            return None                             # may share memory
+        owners[root] = var
+        layout = layouts.get(key) if owner is var else None
+        if layout is None:
+            continue
+        shape, slots = layout
+        if type(arr) is not cnp.ndarray or not same_shape(shape, <cnp.ndarray>arr):
+            return None
+        for slot, shape in slots:
+            value = slot._value
+            if (type(value) is not cnp.ndarray or not same_shape(shape, <cnp.ndarray>value)
+                    or not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>value)):
+                return None
+            owners[id(value)] = slot
+    return owners
+
+
+def gradients_alias(list pairs, dict owners):
+    """Whether a gradient may share memory with an array in ``owners`` (by
+    the id of its memory's owner), or is of a kind this does not know (then
+    `Optimizer._unalias` looks at every pair)."""
+    for grad, _ in pairs:
+        if type(grad) is IndexedSlices:
+            grad = grad._values
+            if grad is None:
+                continue                            # rows of a CSR matrix: private copies
+        if type(grad) is not cnp.ndarray or id(memory_owner(grad)) in owners:
+            return True
+    return False

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import _complex, clip, schedules
 from . import threads as _threads
+from ._kernels import checks as _checks
 from ._config import plain_configs_in_subclasses, returns_plain
 from ._registry import register
 from ._dense import BLOCK, Scratch, block_constants, run_blocks
@@ -536,7 +537,8 @@ class Optimizer:
 
         A `~optimizers.schedules.LearningRateSchedule` is returned as is; a callable is called.
         """
-        self._create_hypers()
+        if not self._hypers_created:
+            self._create_hypers()
         value = self._hyper[name]
         if type(value) is Variable and dtype is not None:
             # The common case: a number held in a float32 variable (a real
@@ -779,11 +781,15 @@ class Optimizer:
                 raise
 
     def _create_all_weights(self, var_list):
-        self._count_variable()
-        self._create_hypers()
+        if self._iterations is None:
+            self._count_variable()
+        if not self._hypers_created:
+            self._create_hypers()
         # ``_create_slots`` is idempotent; variables that have slots are skipped
         # (creation order among the new ones is unchanged).
-        new = [v for v in var_list if self._slot_key(v) is None]
+        new = _checks.variables_without_slots(var_list, self._slot_owners)
+        if new is None:
+            new = [v for v in var_list if self._slot_key(v) is None]
         if new:
             self._create_slots(new)
         if self.use_ema:
@@ -876,7 +882,7 @@ class Optimizer:
 
     def _prepare(self, var_list):
         """Compute per-dtype coefficients once for this step."""
-        dtypes = {compute_dtype(as_array(v).dtype) for v in var_list}
+        dtypes = {compute_dtype(d) for d in {as_array(v).dtype for v in var_list}}
         apply_state = {}
         for dtype in (dtypes if len(dtypes) == 1 else
                       sorted(dtypes, key=lambda dtype: dtype.itemsize)):
@@ -977,7 +983,8 @@ class Optimizer:
                     self._create_all_weights(var_list)
                     owners = self._check_layouts(var_list)
                 apply_state = self._prepare(var_list)
-                staged = self._stage_constrained(pairs, apply_state)
+                # (plain pairs have no constraint)
+                staged = self._stage_constrained(pairs, apply_state) if plain is None else {}
             except BaseException:
                 self._undo(mark)
                 raise
@@ -1002,7 +1009,7 @@ class Optimizer:
             for var, rows in averaged:
                 self._ema_step(var, rows)
             self._finish_call()
-            return self.iterations
+            return self._iterations if not self._accumulation else self.iterations
 
     def _finish_call(self):
         """End of a call: the moving averages' overwrite (every
@@ -1222,7 +1229,8 @@ class Optimizer:
         """
         return (self.__dict__.copy(), self._hyper.copy(),
                 len(self._weights), len(self._own_weights), len(self._slot_names),
-                [(w._value, w._value.copy()) for w in self._own_weights])
+                [(w._value, w._value[()] if w._value.ndim == 0 else w._value.copy())
+                 for w in self._own_weights])
 
     def _undo(self, mark):
         """Put the optimizer back as it was at `_mark` (a failed step)."""
@@ -1262,6 +1270,9 @@ class Optimizer:
         or a slot's, changed shape or became read-only since the slots were
         made (updates would write out of bounds).  Returns the ids of the
         arrays owning the memory of these variables and their slots."""
+        owners = _checks.plain_layouts(var_list, self._slot_owners, self._layouts)
+        if owners is not None:
+            return owners                       # (the common case, checked in one pass)
         owners = {}
         layouts = self._layouts
         for var in var_list:
@@ -1299,6 +1310,8 @@ class Optimizer:
         that is a view of an array the step writes (AdamW given the variable
         itself) must not see the update.
         """
+        if not _checks.gradients_alias(pairs, owners):
+            return pairs
         out = None
         for i, (grad, var) in enumerate(pairs):
             if type(grad) is IndexedSlices:

@@ -107,3 +107,70 @@ def test_generators_and_zip_take_the_one_pass_checks():
     expected = np.arange(18, dtype=np.float32).reshape(6, 3) - 0.5
     expected[0] -= 1.0
     np.testing.assert_array_equal(w.numpy(), expected)
+
+
+def _trained(n=3):
+    opt = SGD(0.1, momentum=0.9)
+    variables = [_var((4, 2)) for _ in range(n)]
+    opt.apply_gradients([(np.ones((4, 2), np.float32), v) for v in variables])
+    return opt, variables
+
+
+def _python_layouts(opt, variables):
+    """`Optimizer._check_layouts` without its one-pass form."""
+    from optimizers._kernels import checks
+    one_pass = checks.plain_layouts
+    checks.plain_layouts = lambda *args: None
+    try:
+        return opt._check_layouts(variables)
+    finally:
+        checks.plain_layouts = one_pass
+
+
+def test_layouts_in_one_pass_match_the_full_check():
+    from optimizers._kernels.checks import plain_layouts
+    opt, variables = _trained()
+    fresh = _var((4, 2))                        # no slots yet: no layout
+    got = plain_layouts(variables + [fresh], opt._slot_owners, opt._layouts)
+    assert got == _python_layouts(opt, variables + [fresh])
+    assert len(got) == 7                        # 4 variables and 3 momentum slots
+
+
+def test_layout_faults_are_left_to_the_full_check():
+    from optimizers._kernels.checks import plain_layouts, variables_without_slots
+    opt, variables = _trained()
+    slot = opt.get_slot(variables[0], "momentum")
+    slot._value = slot._value.reshape(2, 4)     # a reshaped slot
+    assert plain_layouts(variables, opt._slot_owners, opt._layouts) is None
+    opt, variables = _trained()
+    opt.get_slot(variables[1], "momentum")._value.flags.writeable = False
+    assert plain_layouts(variables, opt._slot_owners, opt._layouts) is None
+    opt, variables = _trained()
+    variables[2]._value = variables[2]._value.reshape(2, 4)
+    assert plain_layouts(variables, opt._slot_owners, opt._layouts) is None
+    opt, variables = _trained()
+    twin = Variable(np.zeros(8, np.float32))
+    twin._value = variables[0]._value.reshape(-1)[:4]     # shares memory with variables[0]
+    assert plain_layouts(variables + [twin], opt._slot_owners, opt._layouts) is None
+    with pytest.raises(ValueError, match="share memory"):
+        opt.apply_gradients([(np.ones((4, 2), np.float32), variables[0]),
+                             (np.ones(4, np.float32), twin)])
+    copy = Variable(variables[0].numpy())
+    copy._uid = variables[0]._uid                         # a copy of a trained variable
+    for fn in (plain_layouts, variables_without_slots):
+        args = (opt._slot_owners, opt._layouts)[:2 if fn is plain_layouts else 1]
+        assert fn([copy], *args) is None
+        assert fn([np.zeros(3, np.float32)], *args) is None
+
+
+def test_gradients_that_may_alias_are_left_to_the_full_check():
+    from optimizers._kernels.checks import gradients_alias
+    opt, variables = _trained(1)
+    owners = opt._check_layouts(variables)
+    slot = opt.get_slot(variables[0], "momentum")
+    w = variables[0]._value
+    assert not gradients_alias([(np.ones((4, 2), np.float32), variables[0])], owners)
+    assert gradients_alias([(w[::1], variables[0])], owners)
+    assert gradients_alias([(IndexedSlices(slot._value[:2], np.array([0, 1])), variables[0])],
+                           owners)
+    assert gradients_alias([("not an array", variables[0])], owners)
