@@ -543,7 +543,8 @@ class Optimizer:
         if type(value) is Variable and dtype is not None:
             # The common case: a number held in a float32 variable (a real
             # scalar, checked when it was set), cast as TensorFlow casts it.
-            return compute_dtype(dtype).type(value._value)
+            raw, dtype = value._value, compute_dtype(dtype)
+            return raw[()] if raw.dtype is dtype else dtype.type(raw)
         if isinstance(value, schedules.LearningRateSchedule):
             return value
         source = "value"
@@ -740,16 +741,17 @@ class Optimizer:
         # Variables and slots keep their arrays for life, so the views are
         # made once.  Only variables with slots are cached: the optimizer
         # already keeps those alive, so their ids cannot be reused.
+        shape = (lambda a: a.reshape(-1)) if flat else as_rows
+        if not slot_names:
+            return [shape(as_array(var))]
         key = (id(var), slot_names, flat)
         cache = self.__dict__.setdefault("_view_cache", {})
         hit = cache.get(key)
         if hit is not None and hit[0] is var:
             return hit[1]
-        shape = (lambda a: a.reshape(-1)) if flat else as_rows
         views = [shape(as_array(var))] + [
             shape(as_array(self.get_slot(var, name))) for name in slot_names]
-        if slot_names:
-            cache[key] = (var, views)
+        cache[key] = (var, views)
         return views
 
     def get_slot_names(self):
@@ -1000,8 +1002,8 @@ class Optimizer:
                 else:
                     self._apply_one(grad, var, apply_state)
             for dtype, group in (small or {}).items():
-                if len(group) == 1:
-                    self._apply_update(*group[0], apply_state)
+                if len(group) == 1:                 # (the base class's dense update)
+                    self._resource_apply_dense(*group[0], apply_state)
                 else:
                     self._apply_dense_packed(group, apply_state[(DEVICE, dtype)])
             if accumulating:
