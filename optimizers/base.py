@@ -543,26 +543,35 @@ class Optimizer:
     def _init_declared(self, args):
         """Initialise the optimizer from its constructor's arguments ``args``
         (the ``locals()`` of ``__init__``: ``name``, ``kwargs`` and the
-        declared arguments).
-
-        Runs `Optimizer.__init__` with ``name`` and ``kwargs``, checks every
-        declared argument found in ``args`` (``decay`` is the legacy keyword),
-        then stores them in declaration order; on an error nothing is stored.
-        A declared argument not in ``args`` is left to the subclass.
-        """
+        declared arguments): `Optimizer.__init__` with ``name`` and
+        ``kwargs``, then `_store_declared`."""
         kwargs = args.get("kwargs") or {}
         Optimizer.__init__(self, args.get("name"), **kwargs)
+        self._store_declared(args, kwargs)
+
+    def _store_declared(self, args, kwargs=None):
+        """Check, then store, the declared arguments found in ``args``.
+
+        Every check runs before anything is stored, in declaration order;
+        the values are then stored in that order.  ``decay`` (the legacy
+        keyword `Optimizer.__init__` read) goes with ``learning_rate``; a
+        declared argument not in ``args`` is left alone, so a subclass that
+        adds a hyperparameter to a built-in can call ``super().__init__``
+        and then ``self._store_declared(locals())``.  An alias is looked up
+        in ``kwargs``.
+        """
+        kwargs = kwargs or {}
         values = []
         for hyper in self._declared_hypers:
             name = hyper.name
-            if name == "decay":
-                value = self._initial_decay
-            elif name in args:
+            if name in args:
                 value = args[name]
                 if hyper.alias is not None:
                     value = kwargs.get(hyper.alias, value)
                 if hyper.check is not None:
                     value = hyper.check(name, value)
+            elif name == "decay" and "learning_rate" in args:
+                value = self._initial_decay
             else:
                 continue
             values.append((hyper, value))
