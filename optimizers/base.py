@@ -5,7 +5,9 @@ transform, create slots, prepare coefficients, update, constrain, count),
 and the state every optimizer has: hyperparameters, slots, ``iterations``,
 weights and config.  Subclasses supply only ``_create_slots``,
 ``_prepare_local``, ``_resource_apply_dense``, ``_resource_apply_sparse`` and
-`~optimizers.Optimizer.get_config`, with TensorFlow 2.4's signatures.
+`~optimizers.Optimizer.get_config`, with TensorFlow 2.4's signatures; the
+built-in ones declare their hyperparameters and slots instead of writing
+``__init__`` bodies and ``_create_slots`` (see `optimizers._declare`).
 """
 import difflib
 import functools
