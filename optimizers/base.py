@@ -518,15 +518,6 @@ class Optimizer:
                 f"or a LearningRateSchedule, not to {value!r}.")
         prev.assign(np.asarray(value).astype(prev.dtype))
 
-    def _set_hypers(self, learning_rate, **hypers):
-        """Set the learning rate, the legacy ``decay`` (from the ``decay``
-        keyword), then ``hypers`` in the order given (the order of the
-        class's signature and of TensorFlow's hyperparameters)."""
-        self._set_hyper("learning_rate", learning_rate)
-        self._set_hyper("decay", self._initial_decay)
-        for name, value in hypers.items():
-            self._set_hyper(name, value)
-
     # Declared hyperparameters and slots (see `optimizers._declare`): a class
     # lists them in ``_declared_hypers`` and ``_declared_slots``, and its
     # ``__init__`` is its signature and ``self._init_declared(locals())``.

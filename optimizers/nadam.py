@@ -87,13 +87,13 @@ class Nadam(Optimizer):
     _declared_hypers = (Hyper("learning_rate", _no_schedule, alias="lr"), DECAY,
                         Hyper("beta_1"), Hyper("beta_2"), EPSILON)
     _declared_slots = (Slot("m"), Slot("v"))
+    _m_cache = None          # the `momentum_cache` weight, once created
+    _m_cache_read = None     # its value at the start of the step
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  name="Nadam", **kwargs):
         kwargs["decay"] = kwargs.pop("schedule_decay", 0.004)
         self._init_declared(locals())
-        self._m_cache = None
-        self._m_cache_read = None
 
     def _create_slots(self, var_list):
         # The `momentum_cache` weight comes first, in the first variable's compute dtype.
