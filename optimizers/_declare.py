@@ -9,7 +9,9 @@ order); `~optimizers.Optimizer` reads them once, when the class is created:
   there) and hands its arguments over with ``self._init_declared(locals())``,
   which runs the base ``__init__``, checks every declared value (each error
   names the argument), then stores them: as `_set_hyper` hyperparameters, as
-  attributes, or as private attributes;
+  attributes, or as private attributes (a subclass of a built-in that adds
+  one calls ``super().__init__(**kwargs)``, then
+  ``self._store_declared(locals())``);
 - the base ``_create_slots`` creates the declared slots (each slot for every
   variable in turn, or with ``_slot_order = "variable"`` every slot of one
   variable in turn), zero or filled from a hyperparameter, shaped like the
