@@ -142,7 +142,7 @@ def rmsprop_rule(opt, c, var, rows, g):
     decay over every row and the touched rows of the variable move (epsilon
     outside the square root); with momentum only the touched rows change
     (``ResourceSparseApply[Centered]RMSProp``, epsilon inside)."""
-    w, rms, *rest = opt._rows(var, *opt._slots_in_use())
+    w, rms, *rest = opt._rows(var, *opt._slot_list())
     rho, omr, eps = c["rho"], c["one_minus_rho"], c["epsilon"]
     if not opt._momentum:
         rms *= rho

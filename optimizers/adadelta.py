@@ -1,8 +1,8 @@
 """Adadelta: step sizes from running averages of gradients and updates."""
 import numpy as np
 
+from ._declare import DECAY, EPSILON, LEARNING_RATE, Hyper, Slot
 from ._kernels.adadelta import adadelta_rows
-from ._validation import default_epsilon
 from .base import Optimizer
 from .threads import threads_for
 
@@ -64,17 +64,12 @@ class Adadelta(Optimizer):
     _HAS_AGGREGATE_GRAD = True
     _complex = "rows"  # complex variables: see optimizers._complex
 
-    _config_keys = ("learning_rate", "decay", "rho", "epsilon")
+    _declared_hypers = (LEARNING_RATE, DECAY, Hyper("rho"), EPSILON)
+    _declared_slots = (Slot("accum_grad"), Slot("accum_var"))
+    _weights_may_lack_iterations = True
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, name="Adadelta", **kwargs):
-        super().__init__(name, **kwargs)
-        self._set_hypers(kwargs.get("lr", learning_rate), rho=rho)
-        self.epsilon = default_epsilon(epsilon)
-
-    def _create_slots(self, var_list):
-        for name in ("accum_grad", "accum_var"):
-            for var in var_list:
-                self.add_slot(var, name)
+        self._init_declared(locals())
 
     def _prepare_local(self, var_device, var_dtype, apply_state):
         super()._prepare_local(var_device, var_dtype, apply_state)
@@ -82,16 +77,6 @@ class Adadelta(Optimizer):
         rho = self._get_hyper("rho", var_dtype)
         coef.update(epsilon=var_dtype.type(self.epsilon), rho=rho,
                     one_minus_rho=var_dtype.type(1) - rho)
-
-    def set_weights(self, weights):
-        # Checkpoints written before `iterations` existed lack it.
-        weights = list(weights)
-        if len(self.weights) == len(weights) + 1:
-            weights = [np.array(0)] + weights
-        super().set_weights(weights)
-
-    def _dense_slots(self):
-        return ("accum_grad", "accum_var")
 
     def _dense_block(self, c, g, w, acc, acc_upd):
         rho, omr, eps, lr = c["rho"], c["one_minus_rho"], c["epsilon"], c["lr_t"]

@@ -1,8 +1,8 @@
 """Adagrad: per-element learning rates from the sum of squared gradients."""
 import numpy as np
 
+from ._declare import DECAY, EPSILON, LEARNING_RATE, Hyper, Slot, non_negative
 from ._kernels.adagrad import adagrad_rows
-from ._validation import check_number, default_epsilon
 from .base import Optimizer
 from .threads import threads_for
 
@@ -72,39 +72,19 @@ class Adagrad(Optimizer):
     _HAS_AGGREGATE_GRAD = True
     _complex = "rows"  # complex variables: see optimizers._complex
 
-    _config_keys = ("learning_rate", "decay", "initial_accumulator_value", "epsilon")
+    _declared_hypers = (LEARNING_RATE, DECAY,
+                        Hyper("initial_accumulator_value", non_negative, store="private"),
+                        EPSILON)
+    _declared_slots = (Slot("accumulator", initial="initial_accumulator_value"),)
+    _weights_may_lack_iterations = True
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
                  name="Adagrad", **kwargs):
-        if check_number("initial_accumulator_value", initial_accumulator_value) < 0.0:
-            raise ValueError(
-                "initial_accumulator_value must be non-negative: "
-                f"{initial_accumulator_value}")
-        if epsilon is None:
-            epsilon = 1e-7
-        super().__init__(name, **kwargs)
-        self._set_hypers(kwargs.get("lr", learning_rate))
-        self._initial_accumulator_value = initial_accumulator_value
-        self.epsilon = default_epsilon(epsilon)
-
-    def _create_slots(self, var_list):
-        for var in var_list:
-            dtype = np.asarray(var).dtype
-            self.add_slot(var, "accumulator", dtype.type(self._initial_accumulator_value))
+        self._init_declared(locals())
 
     def _prepare_local(self, var_device, var_dtype, apply_state):
         super()._prepare_local(var_device, var_dtype, apply_state)
         apply_state[(var_device, var_dtype)]["epsilon"] = var_dtype.type(self.epsilon)
-
-    def set_weights(self, weights):
-        # Checkpoints written before `iterations` existed lack it.
-        weights = list(weights)
-        if len(self.weights) == len(weights) + 1:
-            weights = [np.array(0)] + weights
-        super().set_weights(weights)
-
-    def _dense_slots(self):
-        return ("accumulator",)
 
     def _dense_block(self, c, g, w, acc):
         t, u = self._scratch.get(w.dtype, w.size, 2)
@@ -122,11 +102,3 @@ class Adagrad(Optimizer):
     def _sparse_rows(self, c, var, rows, g):
         w, acc = self._rows(var, "accumulator")
         adagrad_rows(w, acc, rows, g, c, threads_for(g.size))
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        # TensorFlow's Adagrad.from_config forgets to deserialize a schedule
-        # dict; the base class does it (see the class notes).
-        config = dict(config)
-        config.setdefault("initial_accumulator_value", 0.1)
-        return super().from_config(config, custom_objects=custom_objects)

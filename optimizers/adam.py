@@ -1,9 +1,9 @@
 """Adam (with the AMSGrad variant), as TensorFlow 2.4 computes it."""
 import numpy as np
 
+from ._declare import DECAY, EPSILON, LEARNING_RATE, Hyper, Slot
 from ._libm import power
 from ._kernels.adam import adam_sparse_whole
-from ._validation import default_epsilon
 from .base import Optimizer
 from .threads import threads_for
 
@@ -99,23 +99,14 @@ class Adam(Optimizer):
     _HAS_AGGREGATE_GRAD = True
     _complex = "adam"  # complex variables: see optimizers._complex
 
-    _config_keys = ("learning_rate", "decay", "beta_1", "beta_2", "epsilon", "amsgrad")
+    _declared_hypers = (LEARNING_RATE, DECAY, Hyper("beta_1"), Hyper("beta_2"), EPSILON,
+                        Hyper("amsgrad", store="attribute"))
+    # TensorFlow's order: every `m`, then every `v`, then (amsgrad) every `vhat`.
+    _declared_slots = (Slot("m"), Slot("v"), Slot("vhat", when="amsgrad"))
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, name="Adam", **kwargs):
-        super().__init__(name, **kwargs)
-        self._set_hypers(kwargs.get("lr", learning_rate), beta_1=beta_1, beta_2=beta_2)
-        self.epsilon = default_epsilon(epsilon)
-        self.amsgrad = amsgrad
-
-    def _slot_list(self):
-        return ("m", "v", "vhat") if self.amsgrad else ("m", "v")
-
-    def _create_slots(self, var_list):
-        # TensorFlow's order: every `m`, then every `v`, then every `vhat`.
-        for name in self._slot_list():
-            for var in var_list:
-                self.add_slot(var, name)
+        self._init_declared(locals())
 
     def _prepare_local(self, var_device, var_dtype, apply_state):
         super()._prepare_local(var_device, var_dtype, apply_state)
@@ -133,9 +124,6 @@ class Adam(Optimizer):
         if len(weights) == 3 * num_vars + 1:
             weights = weights[:len(self._weights)]
         super().set_weights(weights)
-
-    def _dense_slots(self):
-        return self._slot_list()
 
     def _dense_block(self, c, g, w, m, v, vhat=None):
         """TensorFlow's dense Adam step on one block.

@@ -1,9 +1,9 @@
 """Adamax: Adam with the infinity norm."""
 import numpy as np
 
+from ._declare import DECAY, EPSILON, LEARNING_RATE, Hyper, Slot
 from ._libm import power
 from ._kernels.adamax import adamax_rows
-from ._validation import default_epsilon
 from .base import Optimizer
 from .threads import threads_for
 
@@ -64,18 +64,12 @@ class Adamax(Optimizer):
     _HAS_AGGREGATE_GRAD = True
     _complex = None  # complex variables: see optimizers._complex
 
-    _config_keys = ("learning_rate", "decay", "beta_1", "beta_2", "epsilon")
+    _declared_hypers = (LEARNING_RATE, DECAY, Hyper("beta_1"), Hyper("beta_2"), EPSILON)
+    _declared_slots = (Slot("m"), Slot("v"))
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  name="Adamax", **kwargs):
-        super().__init__(name, **kwargs)
-        self._set_hypers(kwargs.get("lr", learning_rate), beta_1=beta_1, beta_2=beta_2)
-        self.epsilon = default_epsilon(epsilon)
-
-    def _create_slots(self, var_list):
-        for name in ("m", "v"):
-            for var in var_list:
-                self.add_slot(var, name)
+        self._init_declared(locals())
 
     def _prepare_local(self, var_device, var_dtype, apply_state):
         super()._prepare_local(var_device, var_dtype, apply_state)
@@ -88,9 +82,6 @@ class Adamax(Optimizer):
             beta_1=beta_1, one_minus_beta_1=one - beta_1,
             beta_2=self._get_hyper("beta_2", var_dtype), epsilon=var_dtype.type(self.epsilon),
             scaled_lr=lr / (one - beta_1_power), neg_scaled_lr=(-lr) / (one - beta_1_power))
-
-    def _dense_slots(self):
-        return ("m", "v")
 
     def _dense_block(self, c, g, w, m, v):
         t, u = self._scratch.get(w.dtype, w.size, 2)

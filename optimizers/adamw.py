@@ -2,6 +2,7 @@
 import math
 import numbers
 
+from ._declare import Hyper
 from ._kernels.adam import adam_lazy_rows
 from .adam import Adam
 from .threads import threads_for
@@ -9,11 +10,11 @@ from .threads import threads_for
 __all__ = ["AdamW"]
 
 
-def _check_weight_decay(value):
+def _check_weight_decay(name, value):
     if (isinstance(value, bool) or not isinstance(value, numbers.Real)
             or not math.isfinite(value) or value < 0):
         raise ValueError(
-            f"`weight_decay` must be a finite number >= 0. Received: weight_decay={value!r}.")
+            f"`{name}` must be a finite number >= 0. Received: {name}={value!r}.")
     return float(value)
 
 
@@ -87,14 +88,12 @@ class AdamW(Adam):
        ICLR 2019, https://arxiv.org/abs/1711.05101
     """
 
-    _config_keys = Adam._config_keys + ("weight_decay",)
+    _declared_hypers = Adam._declared_hypers + (
+        Hyper("weight_decay", _check_weight_decay, store="private"),)
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
                  epsilon=1e-7, amsgrad=False, name="AdamW", **kwargs):
-        weight_decay = _check_weight_decay(weight_decay)
-        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
-                         epsilon=epsilon, amsgrad=amsgrad, name=name, **kwargs)
-        self.weight_decay = weight_decay
+        self._init_declared(locals())
 
     @property
     def weight_decay(self):
@@ -103,7 +102,7 @@ class AdamW(Adam):
 
     @weight_decay.setter
     def weight_decay(self, value):
-        self._weight_decay = _check_weight_decay(value)
+        self._weight_decay = _check_weight_decay("weight_decay", value)
 
     def _prepare_local(self, var_device, var_dtype, apply_state):
         super()._prepare_local(var_device, var_dtype, apply_state)

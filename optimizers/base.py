@@ -5,7 +5,9 @@ transform, create slots, prepare coefficients, update, constrain, count),
 and the state every optimizer has: hyperparameters, slots, ``iterations``,
 weights and config.  Subclasses supply only ``_create_slots``,
 ``_prepare_local``, ``_resource_apply_dense``, ``_resource_apply_sparse`` and
-`~optimizers.Optimizer.get_config`, with TensorFlow 2.4's signatures.
+`~optimizers.Optimizer.get_config`, with TensorFlow 2.4's signatures; the
+built-in ones declare their hyperparameters and slots instead of writing
+``__init__`` bodies and ``_create_slots`` (see `optimizers._declare`).
 """
 import difflib
 import functools
@@ -17,7 +19,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from . import _complex, clip, schedules
+from . import _complex, _declare, clip, schedules
 from . import threads as _threads
 from ._kernels import checks as _checks
 from ._config import plain_configs_in_subclasses, returns_plain
@@ -307,6 +309,7 @@ class Optimizer:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         plain_configs_in_subclasses(cls)
+        _declare.read(cls)
         # The package's own optimizers register themselves for `get` and
         # `deserialize`, by class name and module name ("lazy_adam"); user
         # subclasses go through ``custom_objects``, as in Keras.
@@ -475,6 +478,8 @@ class Optimizer:
             self._set_hyper(name, value)
         else:
             super().__setattr__(name, value)
+            if name in self._slot_condition_names:
+                self._update_slot_list()
 
     def __dir__(self):
         names = set(super().__dir__()) | set(self._hyper)
@@ -514,14 +519,72 @@ class Optimizer:
                 f"or a LearningRateSchedule, not to {value!r}.")
         prev.assign(np.asarray(value).astype(prev.dtype))
 
-    def _set_hypers(self, learning_rate, **hypers):
-        """Set the learning rate, the legacy ``decay`` (from the ``decay``
-        keyword), then ``hypers`` in the order given (the order of the
-        class's signature and of TensorFlow's hyperparameters)."""
-        self._set_hyper("learning_rate", learning_rate)
-        self._set_hyper("decay", self._initial_decay)
-        for name, value in hypers.items():
-            self._set_hyper(name, value)
+    # Declared hyperparameters and slots (see `optimizers._declare`): a class
+    # lists them in ``_declared_hypers`` and ``_declared_slots``, and its
+    # ``__init__`` is its signature and ``self._init_declared(locals())``.
+    _declared_hypers = ()
+    _declared_slots = ()
+    _slot_order = "slot"
+    _slot_conditions = ()
+    _slot_condition_names = frozenset()
+    _slot_lists = ((),)
+    _declared_slot_list = ()
+    _weights_may_lack_iterations = False
+    """Whether `set_weights` takes a list without ``iterations`` (one weight
+    short), as TensorFlow's Adagrad, Adadelta and RMSprop do for Keras 1
+    checkpoints: ``iterations`` is then set to 0."""
+
+    def _init_declared(self, args):
+        """Initialise the optimizer from its constructor's arguments ``args``
+        (the ``locals()`` of ``__init__``: ``name``, ``kwargs`` and the
+        declared arguments): `Optimizer.__init__` with ``name`` and
+        ``kwargs``, then `_store_declared`."""
+        kwargs = args.get("kwargs") or {}
+        Optimizer.__init__(self, args.get("name"), **kwargs)
+        self._store_declared(args, kwargs)
+
+    def _store_declared(self, args, kwargs=None):
+        """Check, then store, the declared arguments found in ``args``.
+
+        Every check runs before anything is stored, in declaration order;
+        the values are then stored in that order.  ``decay`` (the legacy
+        keyword `Optimizer.__init__` read) goes with ``learning_rate``; a
+        declared argument not in ``args`` is left alone, so a subclass that
+        adds a hyperparameter to a built-in can call ``super().__init__``
+        and then ``self._store_declared(locals())``.  An alias is looked up
+        in ``kwargs``.
+        """
+        kwargs = kwargs or {}
+        values = []
+        for hyper in self._declared_hypers:
+            name = hyper.name
+            if name in args:
+                value = args[name]
+                if hyper.alias is not None:
+                    value = kwargs.get(hyper.alias, value)
+                if hyper.check is not None:
+                    value = hyper.check(name, value)
+            elif name == "decay" and "learning_rate" in args:
+                value = self._initial_decay
+            else:
+                continue
+            values.append((hyper, value))
+        for hyper, value in values:
+            if hyper.store == "hyper":
+                self._set_hyper(hyper.name, value)
+            elif hyper.store == "attribute":
+                setattr(self, hyper.name, value)
+            else:
+                setattr(self, "_" + hyper.name, value)
+            if hyper.flag is not None:
+                setattr(self, hyper.flag, _declare.nonzero(value))
+
+    def _declared_value(self, name):
+        """The stored value of declared hyperparameter ``name``."""
+        hyper = next(h for h in self._declared_hypers if h.name == name)
+        if hyper.store == "hyper":
+            return self._serialize_hyperparameter(name)
+        return getattr(self, name if hyper.store == "attribute" else "_" + name)
 
     def _create_hypers(self):
         if self._hypers_created:
@@ -758,8 +821,37 @@ class Optimizer:
         """Names of the slots this optimizer has created, in creation order."""
         return list(self._slot_names)
 
+    def _slot_list(self):
+        """Names of the declared slots this optimizer has, in creation order."""
+        return self._declared_slot_list
+
+    def _update_slot_list(self):
+        # Called when a slot's `when` attribute is assigned (see `__setattr__`).
+        key = 0
+        for bit, attribute in self._slot_conditions:
+            if getattr(self, attribute, False):
+                key |= bit
+        self.__dict__["_declared_slot_list"] = self._slot_lists[key]
+
     def _create_slots(self, var_list):
-        """Create the slots of the variables in ``var_list`` (override)."""
+        """Create the slots of the variables in ``var_list`` (override).
+
+        This one creates the declared slots (``_declared_slots``), in
+        TensorFlow's order: each slot for every variable in turn, or every
+        slot of one variable in turn with ``_slot_order = "variable"``.
+        """
+        names = self._slot_list()
+        slots = [slot for slot in self._declared_slots if slot.name in names]
+        if self._slot_order == "variable":
+            pairs = [(var, slot) for var in var_list for slot in slots]
+        else:
+            pairs = [(var, slot) for slot in slots for var in var_list]
+        for var, slot in pairs:
+            arr = as_array(var)
+            initializer = ("zeros" if slot.initial is None
+                           else arr.dtype.type(self._declared_value(slot.initial)))
+            self.add_slot(var, slot.name, initializer,
+                          shape=None if slot.shape is None else slot.shape(arr.shape))
 
     def build(self, var_list):
         """Create `iterations` and every slot of the variables in ``var_list``
@@ -820,9 +912,15 @@ class Optimizer:
         `~optimizers.Optimizer.get_weights` gives them.
 
         The list must have one array per weight, each of the weight's shape
-        and a real dtype; nothing is assigned unless all match.
+        and a real dtype; nothing is assigned unless all match.  Where
+        TensorFlow takes Keras 1 checkpoints (Adagrad, Adadelta, RMSprop), a
+        list without ``iterations`` (one weight short) sets it to 0.
         """
         with self._lock:
+            if self._weights_may_lack_iterations:
+                weights = list(weights)
+                if len(self._weights) == len(weights) + 1:
+                    weights = [np.array(0)] + weights
             self._set_weights(weights)
 
     def _set_weights(self, weights):
@@ -1578,8 +1676,9 @@ class Optimizer:
     # (scratch from ``self._scratch``).  The engine may run a block over
     # several small variables packed together: same numbers, fewer calls.
     def _dense_slots(self):
-        """Names of the slots `_dense_block` takes, in order."""
-        return ()
+        """Names of the slots `_dense_block` takes, in order (by default the
+        declared slots the optimizer has)."""
+        return self._declared_slot_list
 
     def _dense_block(self, c, g, w, *slots):
         """Update the flat blocks ``w`` and ``slots`` in place from ``g``."""

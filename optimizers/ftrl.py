@@ -1,22 +1,15 @@
 """FTRL-Proximal, for linear models on sparse features."""
 import numpy as np
 
+from ._declare import DECAY, Hyper, Slot, sign
 from ._libm import power_into
 from ._kernels.ftrl import ftrl_rows
-from ._validation import check_number
 from .base import DEVICE, Optimizer, compute_dtype
 from .sparse import IndexedSlices
 from .threads import threads_for
 from .variables import as_array
 
 __all__ = ["Ftrl"]
-
-
-def _check_sign(name, value, sign):
-    check_number(name, value)
-    bad = value > 0 if sign == "negative" else value < 0
-    if bad:
-        raise ValueError(f"`{name}` needs to be {sign} or zero. Received: {name}={value}.")
 
 
 class Ftrl(Optimizer):
@@ -91,33 +84,23 @@ class Ftrl(Optimizer):
     _HAS_AGGREGATE_GRAD = False
     _complex = None  # complex variables: see optimizers._complex
 
-    _config_keys = ("learning_rate", "decay", "initial_accumulator_value",
-                    "learning_rate_power", "l1_regularization_strength",
-                    "l2_regularization_strength", "beta",
-                    "l2_shrinkage_regularization_strength")
+    _declared_hypers = (
+        Hyper("learning_rate"), DECAY,               # (no `lr` alias, as in TensorFlow)
+        Hyper("initial_accumulator_value", sign("positive"), store="private"),
+        Hyper("learning_rate_power", sign("negative")),
+        Hyper("l1_regularization_strength", sign("positive")),
+        Hyper("l2_regularization_strength", sign("positive")),
+        Hyper("beta"),
+        Hyper("l2_shrinkage_regularization_strength", sign("positive"), store="private"))
+    # TensorFlow's order: the `accumulator` and `linear` of one variable, then the next.
+    _declared_slots = (Slot("accumulator", initial="initial_accumulator_value"), Slot("linear"))
+    _slot_order = "variable"
 
     def __init__(self, learning_rate=0.001, learning_rate_power=-0.5,
                  initial_accumulator_value=0.1, l1_regularization_strength=0.0,
                  l2_regularization_strength=0.0, name="Ftrl",
                  l2_shrinkage_regularization_strength=0.0, beta=0.0, **kwargs):
-        super().__init__(name, **kwargs)
-        _check_sign("initial_accumulator_value", initial_accumulator_value, "positive")
-        _check_sign("learning_rate_power", learning_rate_power, "negative")
-        _check_sign("l1_regularization_strength", l1_regularization_strength, "positive")
-        _check_sign("l2_regularization_strength", l2_regularization_strength, "positive")
-        _check_sign("l2_shrinkage_regularization_strength",
-                    l2_shrinkage_regularization_strength, "positive")
-        self._set_hypers(learning_rate, learning_rate_power=learning_rate_power,
-                         l1_regularization_strength=l1_regularization_strength,
-                         l2_regularization_strength=l2_regularization_strength, beta=beta)
-        self._initial_accumulator_value = initial_accumulator_value
-        self._l2_shrinkage_regularization_strength = l2_shrinkage_regularization_strength
-
-    def _create_slots(self, var_list):
-        for var in var_list:
-            dtype = as_array(var).dtype
-            self.add_slot(var, "accumulator", dtype.type(self._initial_accumulator_value))
-            self.add_slot(var, "linear")
+        self._init_declared(locals())
 
     def _prepare_local(self, var_device, var_dtype, apply_state):
         super()._prepare_local(var_device, var_dtype, apply_state)
@@ -156,9 +139,6 @@ class Ftrl(Optimizer):
                     sign = "positive" if name != "learning_rate_power" else "negative"
                     raise ValueError(
                         f"Ftrl's sparse update needs `{name}` to be {sign} or zero.")
-
-    def _dense_slots(self):
-        return ("accumulator", "linear")
 
     def _dense_block(self, c, g, w, acc, lin):
         lr, l1, power = c["lr_t"], c["l1"], c["lr_power"]

@@ -1,9 +1,18 @@
 """LazyAdam: Adam whose sparse step touches only the given rows."""
+from ._declare import Hyper, replaced
 from ._kernels.adam import adam_lazy_rows
 from .adam import Adam
 from .threads import threads_for
 
 __all__ = ["LazyAdam"]
+
+
+def _no_amsgrad(name, value):
+    if value:
+        raise ValueError(
+            "`amsgrad` is not supported by LazyAdam and can only be False. Received: "
+            f"amsgrad={value!r}.")
+    return False
 
 
 class LazyAdam(Adam):
@@ -61,14 +70,12 @@ class LazyAdam(Adam):
        ICLR 2015, https://arxiv.org/abs/1412.6980
     """
 
+    _declared_hypers = replaced(Adam._declared_hypers,
+                                Hyper("amsgrad", _no_amsgrad, store="attribute"))
+
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, name="LazyAdam", **kwargs):
-        if amsgrad:
-            raise ValueError(
-                "`amsgrad` is not supported by LazyAdam and can only be False. Received: "
-                f"amsgrad={amsgrad!r}.")
-        super().__init__(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2,
-                         epsilon=epsilon, amsgrad=False, name=name, **kwargs)
+        self._init_declared(locals())
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
     _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)

@@ -1,15 +1,23 @@
 """Nadam: Adam with Nesterov momentum and a momentum schedule."""
 import numpy as np
 
+from ._declare import DECAY, EPSILON, Hyper, Slot
 from ._libm import power
 from ._kernels.nadam import nadam_sparse_whole
-from ._validation import default_epsilon
 from .base import Optimizer, compute_dtype
 from .schedules import LearningRateSchedule
 from .threads import threads_for
 from .variables import as_array
 
 __all__ = ["Nadam"]
+
+
+def _no_schedule(name, value):
+    if isinstance(value, LearningRateSchedule):
+        raise ValueError(
+            "The Nadam optimizer does not support "
+            "tf.keras.optimizers.LearningRateSchedules as the learning rate.")
+    return value
 
 
 class Nadam(Optimizer):
@@ -76,30 +84,24 @@ class Nadam(Optimizer):
     _HAS_AGGREGATE_GRAD = True
     _complex = "nadam"  # complex variables: see optimizers._complex
 
-    _config_keys = ("learning_rate", "decay", "beta_1", "beta_2", "epsilon")
+    _declared_hypers = (Hyper("learning_rate", _no_schedule, alias="lr"), DECAY,
+                        Hyper("beta_1"), Hyper("beta_2"), EPSILON)
+    _declared_slots = (Slot("m"), Slot("v"))
+    _m_cache = None          # the `momentum_cache` weight, once created
+    _m_cache_read = None     # its value at the start of the step
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  name="Nadam", **kwargs):
         kwargs["decay"] = kwargs.pop("schedule_decay", 0.004)
-        learning_rate = kwargs.get("lr", learning_rate)
-        if isinstance(learning_rate, LearningRateSchedule):
-            raise ValueError(
-                "The Nadam optimizer does not support "
-                "tf.keras.optimizers.LearningRateSchedules as the learning rate.")
-        super().__init__(name, **kwargs)
-        self._set_hypers(learning_rate, beta_1=beta_1, beta_2=beta_2)
-        self.epsilon = default_epsilon(epsilon)
-        self._m_cache = None
-        self._m_cache_read = None
+        self._init_declared(locals())
 
     def _create_slots(self, var_list):
+        # The `momentum_cache` weight comes first, in the first variable's compute dtype.
         if self._m_cache is None and var_list:
             dtype = compute_dtype(as_array(var_list[0]).dtype)
             self._m_cache = self.add_weight("momentum_cache", shape=(), dtype=dtype,
                                             initializer="ones")
-        for name in ("m", "v"):
-            for var in var_list:
-                self.add_slot(var, name)
+        super()._create_slots(var_list)
 
     def _prepare(self, var_list):
         self._m_cache_read = np.asarray(self._m_cache).copy()
@@ -133,9 +135,6 @@ class Nadam(Optimizer):
             one_minus_m_schedule_new=one - m_schedule_new,
             one_minus_m_schedule_next=one - m_schedule_next,
             v_t_prime_denominator=one - power(beta_2, local_step))
-
-    def _dense_slots(self):
-        return ("m", "v")
 
     def _dense_block(self, c, g, w, m, v):
         t, u, p = self._scratch.get(w.dtype, w.size, 3)

@@ -2,7 +2,7 @@
 
 from ._kernels.partial_rowwise_adam import (partial_rowwise_adam_all,
                                             partial_rowwise_adam_rows)
-from ._validation import default_epsilon
+from ._declare import DECAY, EPSILON, LEARNING_RATE, Hyper, Slot, per_row
 from .adam import adam_coefficients
 from .base import Optimizer
 from .sparse import as_rows
@@ -84,19 +84,12 @@ class PartialRowwiseAdam(Optimizer):
 
     _HAS_AGGREGATE_GRAD = True
 
-    _config_keys = ("learning_rate", "decay", "beta_1", "beta_2", "epsilon")
+    _declared_hypers = (LEARNING_RATE, DECAY, Hyper("beta_1"), Hyper("beta_2"), EPSILON)
+    _declared_slots = (Slot("m"), Slot("v", shape=per_row))
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  name="PartialRowwiseAdam", **kwargs):
-        super().__init__(name, **kwargs)
-        self._set_hypers(kwargs.get("lr", learning_rate), beta_1=beta_1, beta_2=beta_2)
-        self.epsilon = default_epsilon(epsilon)
-
-    def _create_slots(self, var_list):
-        for var in var_list:
-            self.add_slot(var, "m")
-        for var in var_list:
-            self.add_slot(var, "v", shape=as_array(var).shape[:1] or (1,))
+        self._init_declared(locals())
 
     def _prepare_local(self, var_device, var_dtype, apply_state):
         super()._prepare_local(var_device, var_dtype, apply_state)

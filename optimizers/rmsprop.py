@@ -1,8 +1,8 @@
 """RMSprop, plain or centered, with optional momentum."""
 import numpy as np
 
+from ._declare import DECAY, EPSILON, LEARNING_RATE, Hyper, Slot, as_bool, momentum
 from ._kernels.rmsprop import rmsprop_momentum_rows, rmsprop_sparse_whole
-from ._validation import default_epsilon, momentum_needs_slot
 from .base import Optimizer
 from .threads import threads_for
 
@@ -92,26 +92,16 @@ class RMSprop(Optimizer):
     _HAS_AGGREGATE_GRAD = True
     _complex = "rmsprop"  # complex variables: see optimizers._complex
 
-    _config_keys = ("learning_rate", "decay", "rho", "momentum", "epsilon", "centered")
+    _declared_hypers = (LEARNING_RATE, DECAY, Hyper("rho"),
+                        Hyper("momentum", momentum, flag="_momentum"), EPSILON,
+                        Hyper("centered", as_bool, store="attribute"))
+    _declared_slots = (Slot("rms"), Slot("momentum", when="_momentum"),
+                       Slot("mg", when="centered"))
+    _weights_may_lack_iterations = True
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
                  centered=False, name="RMSprop", **kwargs):
-        super().__init__(name, **kwargs)
-        self._set_hypers(kwargs.get("lr", learning_rate), rho=rho)
-        self._momentum = momentum_needs_slot(momentum)
-        self._set_hyper("momentum", momentum)
-        self.epsilon = default_epsilon(epsilon)
-        self.centered = bool(centered)
-
-    def _create_slots(self, var_list):
-        for var in var_list:
-            self.add_slot(var, "rms")
-        if self._momentum:
-            for var in var_list:
-                self.add_slot(var, "momentum")
-        if self.centered:
-            for var in var_list:
-                self.add_slot(var, "mg")
+        self._init_declared(locals())
 
     def _prepare_local(self, var_device, var_dtype, apply_state):
         super()._prepare_local(var_device, var_dtype, apply_state)
@@ -121,20 +111,6 @@ class RMSprop(Optimizer):
             neg_lr_t=-coef["lr_t"], epsilon=var_dtype.type(self.epsilon), rho=rho,
             momentum=self._get_hyper("momentum", var_dtype),
             one_minus_rho=var_dtype.type(1) - rho)
-
-    def set_weights(self, weights):
-        # Checkpoints written before `iterations` existed lack it.
-        weights = list(weights)
-        if len(self.weights) == len(weights) + 1:
-            weights = [np.array(0)] + weights
-        super().set_weights(weights)
-
-    def _slots_in_use(self):
-        return ("rms",) + (("momentum",) if self._momentum else ()) + (
-            ("mg",) if self.centered else ())
-
-    def _dense_slots(self):
-        return self._slots_in_use()
 
     def _dense_block(self, c, g, w, rms, *rest):
         mom = rest[0] if self._momentum else None
@@ -188,7 +164,7 @@ class RMSprop(Optimizer):
     _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
 
     def _sparse_rows(self, c, var, rows, g):
-        w, rms, *rest = self._rows(var, *self._slots_in_use())
+        w, rms, *rest = self._rows(var, *self._slot_list())
         if self._momentum:
             mg = rest[1] if self.centered else None
             rmsprop_momentum_rows(w, rms, rest[0], mg, rows, g, c, threads_for(g.size))

@@ -1,6 +1,7 @@
 """RowwiseAdagrad: Adagrad with one accumulator per row."""
 import numpy as np
 
+from ._declare import Slot
 from ._kernels.adagrad import rowwise_adagrad_all, rowwise_adagrad_rows
 from .adagrad import Adagrad
 from .sparse import as_rows
@@ -71,15 +72,13 @@ class RowwiseAdagrad(Adagrad):
     (1000,)
     """
 
+    # One accumulator per row (a scalar variable's is a scalar).
+    _declared_slots = (Slot("accumulator", initial="initial_accumulator_value",
+                            shape=lambda shape: shape[:1]),)
+
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
                  name="RowwiseAdagrad", **kwargs):
-        super().__init__(learning_rate, initial_accumulator_value, epsilon, name, **kwargs)
-
-    def _create_slots(self, var_list):
-        for var in var_list:
-            arr = as_array(var)
-            self.add_slot(var, "accumulator", arr.dtype.type(self._initial_accumulator_value),
-                          shape=arr.shape[:1])
+        self._init_declared(locals())
 
     def _resource_apply_dense(self, grad, var, apply_state=None):
         coef = self._coefficients(var, apply_state)

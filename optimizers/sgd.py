@@ -1,8 +1,8 @@
 """Stochastic gradient descent, with optional (Nesterov) momentum."""
 import numpy as np
 
+from ._declare import DECAY, LEARNING_RATE, Hyper, Slot, as_bool, momentum
 from ._kernels.sgd import sgd_momentum_rows, sgd_scatter_rows
-from ._validation import momentum_needs_slot
 from .base import Optimizer
 from .sparse import as_rows
 from .threads import threads_for
@@ -78,26 +78,16 @@ class SGD(Optimizer):
     _HAS_AGGREGATE_GRAD = True
     _complex = "rows"  # complex variables: see optimizers._complex
 
-    _config_keys = ("learning_rate", "decay", "momentum", "nesterov")
+    _declared_hypers = (LEARNING_RATE, DECAY, Hyper("momentum", momentum, flag="_momentum"),
+                        Hyper("nesterov", as_bool, store="attribute"))
+    _declared_slots = (Slot("momentum", when="_momentum"),)   # only with momentum > 0
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
-        super().__init__(name, **kwargs)
-        self._set_hypers(kwargs.get("lr", learning_rate))
-        self._momentum = momentum_needs_slot(momentum)
-        self._set_hyper("momentum", momentum)
-        self.nesterov = bool(nesterov)
-
-    def _create_slots(self, var_list):
-        if self._momentum:
-            for var in var_list:
-                self.add_slot(var, "momentum")
+        self._init_declared(locals())
 
     def _prepare_local(self, var_device, var_dtype, apply_state):
         super()._prepare_local(var_device, var_dtype, apply_state)
         apply_state[(var_device, var_dtype)]["momentum"] = self._get_hyper("momentum", var_dtype)
-
-    def _dense_slots(self):
-        return ("momentum",) if self._momentum else ()
 
     def _dense_block(self, c, g, w, v=None):
         lr = c["lr_t"]

@@ -550,6 +550,9 @@ class Rule:
     """False where TensorFlow adds repeated indices one after another (plain SGD)."""
     row_slots: tuple = ()
     """Slots with one value per row: shape ``(rows,)``."""
+    loads_without_iterations: bool = False
+    """`set_weights` takes a list without ``iterations`` (one weight short), as
+    TensorFlow's Adagrad, Adadelta and RMSprop do for Keras 1 checkpoints."""
 
     @property
     def lazy(self):
@@ -599,16 +602,17 @@ def _rules():
                   slots=("m", "v"))
     adadelta = dict(cls=Adadelta, reference=AdadeltaReference,
                     config_keys=("learning_rate", "decay", "rho", "epsilon"),
-                    slots=("accum_grad", "accum_var"))
+                    slots=("accum_grad", "accum_var"), loads_without_iterations=True)
     adagrad = dict(cls=Adagrad, reference=AdagradReference, config_keys=ADAGRAD_KEYS,
-                   slots=("accumulator",))
+                   slots=("accumulator",), loads_without_iterations=True)
     partial_rowwise_adam = dict(cls=PartialRowwiseAdam, reference=PartialRowwiseAdamReference,
                                 config_keys=ADAMAX_KEYS, slots=("m", "v"), row_slots=("v",))
     ftrl = dict(cls=Ftrl, reference=FtrlReference, config_keys=FTRL_KEYS,
                 slots=("accumulator", "linear"), per_variable=True)
     nadam = dict(cls=Nadam, reference=NadamReference, config_keys=ADAMAX_KEYS,
                  slots=("m", "v"), swept=("m", "v"), extra_weights=("momentum_cache",))
-    rmsprop = dict(cls=RMSprop, reference=RMSpropReference, config_keys=RMSPROP_KEYS)
+    rmsprop = dict(cls=RMSprop, reference=RMSpropReference, config_keys=RMSPROP_KEYS,
+                   loads_without_iterations=True)
     return [
         Rule("sgd", kwargs=dict(learning_rate=0.1), slots=(), sums_duplicates=False, **sgd),
         Rule("sgd-momentum", kwargs=dict(learning_rate=0.1, momentum=0.9),
@@ -643,7 +647,8 @@ def _rules():
         Rule("adagrad-decay", kwargs=dict(learning_rate=0.1, decay=0.5), **adagrad),
         Rule("rowwise-adagrad", cls=RowwiseAdagrad, reference=RowwiseAdagradReference,
              kwargs=dict(learning_rate=0.1, initial_accumulator_value=0.05),
-             slots=("accumulator",), config_keys=ADAGRAD_KEYS, row_slots=("accumulator",)),
+             slots=("accumulator",), config_keys=ADAGRAD_KEYS, row_slots=("accumulator",),
+             loads_without_iterations=True),
         Rule("partial-rowwise-adam", kwargs=dict(learning_rate=0.01), **partial_rowwise_adam),
         Rule("partial-rowwise-adam-hypers-decay",
              kwargs=dict(learning_rate=0.02, beta_1=0.8, beta_2=0.95, epsilon=1e-5, decay=0.2),
@@ -676,3 +681,65 @@ def _rules():
 
 RULES = _rules()
 CLASSES = sorted({rule.cls for rule in RULES}, key=lambda cls: cls.__name__)
+
+
+# --------------------------------------------------------------------------- #
+# Constructor arguments each class refuses, and the exact error (type and
+# message) it gives: the checks are declared with the hyperparameters.
+_SCHEDULE = schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.9)
+_NOT_A_HYPER = ("Hyperparameter `{}` must be a number, a zero-argument callable or a "
+                "LearningRateSchedule; received {}.")
+_NOT_REAL = "`{}` must be a real number; received {}."
+_FTRL_SIGN = "`{0}` needs to be {1} or zero. Received: {0}={2}."
+_MOMENTUM = "`momentum` must be between [0, 1]. Received: momentum={} (of type {})."
+_NADAM = ("The Nadam optimizer does not support tf.keras.optimizers.LearningRateSchedules "
+          "as the learning rate.")
+ARGUMENT_ERRORS = [
+    (SGD, dict(momentum=1.5), ValueError, _MOMENTUM.format(1.5, float)),
+    (SGD, dict(momentum=-0.1), ValueError, _MOMENTUM.format(-0.1, float)),
+    (SGD, dict(momentum="x"), TypeError, "`momentum` must be a number or a callable; "
+     "received 'x'."),
+    (SGD, dict(momentum=True), TypeError, "`momentum` must be a number or a callable; "
+     "received True."),
+    (SGD, dict(learning_rate="x"), TypeError, _NOT_A_HYPER.format("learning_rate", "'x'")),
+    (SGD, dict(lr=[1.0]), TypeError, _NOT_A_HYPER.format("learning_rate", "[1.0]")),
+    (RMSprop, dict(momentum=2), ValueError, _MOMENTUM.format(2, int)),
+    (RMSprop, dict(rho=None), TypeError, _NOT_A_HYPER.format("rho", None)),
+    (RMSprop, dict(epsilon=[1e-7]), TypeError, _NOT_REAL.format("epsilon", [1e-7])),
+    (Adam, dict(beta_1="x"), TypeError, _NOT_A_HYPER.format("beta_1", "'x'")),
+    (Adam, dict(epsilon="x"), TypeError, _NOT_REAL.format("epsilon", "'x'")),
+    (Adam, dict(lr=-1.0), ValueError, "Expected lr >= 0, received: -1.0"),
+    (Adamax, dict(beta_1=None), TypeError, _NOT_A_HYPER.format("beta_1", None)),
+    (Adadelta, dict(rho="x"), TypeError, _NOT_A_HYPER.format("rho", "'x'")),
+    (Adagrad, dict(initial_accumulator_value=-1), ValueError,
+     "initial_accumulator_value must be non-negative: -1"),
+    (Adagrad, dict(initial_accumulator_value="x"), TypeError,
+     _NOT_REAL.format("initial_accumulator_value", "'x'")),
+    (RowwiseAdagrad, dict(initial_accumulator_value=-0.5), ValueError,
+     "initial_accumulator_value must be non-negative: -0.5"),
+    (Ftrl, dict(initial_accumulator_value=-0.1), ValueError,
+     _FTRL_SIGN.format("initial_accumulator_value", "positive", -0.1)),
+    (Ftrl, dict(learning_rate_power=0.5), ValueError,
+     _FTRL_SIGN.format("learning_rate_power", "negative", 0.5)),
+    (Ftrl, dict(learning_rate_power=None), TypeError,
+     _NOT_REAL.format("learning_rate_power", None)),
+    (Ftrl, dict(l1_regularization_strength=-1), ValueError,
+     _FTRL_SIGN.format("l1_regularization_strength", "positive", -1)),
+    (Ftrl, dict(l2_regularization_strength=-1), ValueError,
+     _FTRL_SIGN.format("l2_regularization_strength", "positive", -1)),
+    (Ftrl, dict(l2_shrinkage_regularization_strength=-1), ValueError,
+     _FTRL_SIGN.format("l2_shrinkage_regularization_strength", "positive", -1)),
+    (Ftrl, dict(beta="x"), TypeError, _NOT_A_HYPER.format("beta", "'x'")),
+    (LazyAdam, dict(amsgrad=True), ValueError,
+     "`amsgrad` is not supported by LazyAdam and can only be False. Received: amsgrad=True."),
+    (AdamW, dict(weight_decay=-1), ValueError,
+     "`weight_decay` must be a finite number >= 0. Received: weight_decay=-1."),
+    (AdamW, dict(weight_decay=float("nan")), ValueError,
+     "`weight_decay` must be a finite number >= 0. Received: weight_decay=nan."),
+    (AdamW, dict(weight_decay="x"), ValueError,
+     "`weight_decay` must be a finite number >= 0. Received: weight_decay='x'."),
+    (Nadam, dict(learning_rate=_SCHEDULE), ValueError, _NADAM),
+    (Nadam, dict(lr=_SCHEDULE), ValueError, _NADAM),
+    (PartialRowwiseAdam, dict(beta_1="x"), TypeError, _NOT_A_HYPER.format("beta_1", "'x'")),
+    (PartialRowwiseAdam, dict(epsilon=True), TypeError, _NOT_REAL.format("epsilon", True)),
+]

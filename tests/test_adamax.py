@@ -1,9 +1,10 @@
-"""Adamax: arguments, no set_weights shim, the sparse ``m`` update that is not
-the dense one, and its rows kernel.
+"""Adamax: arguments, the sparse ``m`` update that is not the dense one, and
+its rows kernel.
 
 Config round trips, slot order, the dense and sparse formulas (the sparse step
 touches the given rows only; a stored zero counts as touched), scipy.sparse
-gradients, threads and float16 are checked by `test_rules.py` (references in
+gradients, threads, float16 and `set_weights` without a shim for checkpoints
+lacking ``iterations`` are checked by `test_rules.py` (references in
 `rules.py`).
 """
 import numpy as np
@@ -32,15 +33,6 @@ def test_bad_arguments():
         Adamax(beta_2=None)
     with pytest.raises(ValueError, match="clipnorm"):
         Adamax(clipnorm=-0.1)
-
-
-# ---------------------------------------------------------------- weights
-def test_set_weights_has_no_compat_hook():
-    w = Variable(np.ones(2, np.float32))
-    opt = Adamax()
-    opt.apply_gradients([(np.ones(2, np.float32), w)])
-    with pytest.raises(ValueError, match="weight list of length 2"):
-        opt.set_weights([np.ones(2, np.float32), np.ones(2, np.float32)])
 
 
 # ---------------------------------------------------------------- formulas

@@ -1,25 +1,14 @@
-"""Ftrl: its argument checks, `lr` ignored, a step by hand and the sparse checks.
+"""Ftrl: `lr` ignored, a step by hand and the sparse checks.
 
-Config keys, the per-variable slot order and the dense and sparse formulas
-(l1, l2, l2 shrinkage, beta, learning_rate_power, 1-D variables) are checked
-by `test_rules.py` (references in `rules.py`).
+Config keys, the per-variable slot order, the argument checks and the dense
+and sparse formulas (l1, l2, l2 shrinkage, beta, learning_rate_power, 1-D
+variables) are checked by `test_rules.py` (references and tables in
+`rules.py`).
 """
 import numpy as np
 import pytest
 
 from optimizers import Ftrl, IndexedSlices, Variable
-
-
-@pytest.mark.parametrize("kwargs, name", [
-    ({"initial_accumulator_value": -1.0}, "initial_accumulator_value"),
-    ({"learning_rate_power": 0.5}, "learning_rate_power"),
-    ({"l1_regularization_strength": -1.0}, "l1_regularization_strength"),
-    ({"l2_regularization_strength": -1.0}, "l2_regularization_strength"),
-    ({"l2_shrinkage_regularization_strength": -1.0}, "l2_shrinkage_regularization_strength"),
-])
-def test_argument_checks(kwargs, name):
-    with pytest.raises(ValueError, match=f"`{name}` needs to be"):
-        Ftrl(**kwargs)
 
 
 def test_lr_is_ignored_and_no_aggregate_grad():

@@ -1,9 +1,10 @@
-"""RowwiseAdagrad: arguments, old checkpoints, how rows are formed (zero rows,
-1-D and 3-D variables, dense == sparse over every row), and its kernels.
+"""RowwiseAdagrad: arguments, how rows are formed (zero rows, 1-D and 3-D
+variables, dense == sparse over every row), and its kernels.
 
 Config round trips, the ``(rows,)`` slot and its exact initial value, the
-dense and sparse formulas, scipy.sparse gradients, which rows a sparse step
-touches, threads and float16 are checked by `test_rules.py` (references in
+argument checks, checkpoints without ``iterations``, the dense and sparse
+formulas, scipy.sparse gradients, which rows a sparse step touches, threads
+and float16 are checked by `test_rules.py` (references and tables in
 `rules.py`).
 """
 import numpy as np
@@ -39,20 +40,8 @@ def test_defaults_config_and_registry():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="initial_accumulator_value must be non-negative"):
-        RowwiseAdagrad(initial_accumulator_value=-0.5)
     with pytest.raises(TypeError, match="Unexpected keyword argument"):
         RowwiseAdagrad(momentum=0.9)
-
-
-# ---------------------------------------------------------------- weights
-def test_set_weights_accepts_checkpoints_without_iterations():
-    w = Variable(np.ones((3, 2), np.float32))
-    opt = RowwiseAdagrad()
-    opt.apply_gradients([(np.ones((3, 2), np.float32), w)])
-    opt.set_weights([np.full(3, 2.0, np.float32)])
-    assert int(opt.iterations) == 0
-    assert (opt.get_slot(w, "accumulator").numpy() == 2).all()
 
 
 # ---------------------------------------------------------------- formulas

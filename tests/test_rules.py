@@ -17,7 +17,7 @@ import optimizers
 from optimizers import IndexedSlices, Variable
 from optimizers.threads import PARALLEL_MIN_ELEMENTS, openmp_enabled, threads_for
 from reference import dedup
-from rules import CLASSES, RULES
+from rules import ARGUMENT_ERRORS, CLASSES, RULES
 
 by_rule = pytest.mark.parametrize("rule", RULES, ids=[rule.id for rule in RULES])
 
@@ -144,6 +144,39 @@ def test_slot_names_order_and_initial_values(rule, dtype):
     for name in sorted(SLOT_NAMES - set(rule.slots)):     # e.g. no vhat without amsgrad
         with pytest.raises(KeyError):
             opt.get_slot(a, name)
+
+
+@pytest.mark.parametrize("cls, kwargs, error, message", ARGUMENT_ERRORS,
+                         ids=[f"{c.__name__}-{'-'.join(k)}-{i}"
+                              for i, (c, k, _, _) in enumerate(ARGUMENT_ERRORS)])
+def test_bad_constructor_arguments_give_the_documented_error(cls, kwargs, error, message):
+    with pytest.raises(error) as info:
+        cls(**kwargs)
+    assert type(info.value) is error and str(info.value) == message
+
+
+def test_every_optimizer_class_has_argument_errors():
+    assert {cls for cls, *_ in ARGUMENT_ERRORS} == set(CLASSES)
+
+
+@by_rule
+def test_set_weights_without_iterations_only_where_tensorflow_takes_it(rule, dtype):
+    w = Variable(initial(dtype, (3, 2)), name="w")
+    trained = rule.make()
+    trained.apply_gradients([(initial(dtype, (3, 2), seed=1), w)])
+    weights = trained.get_weights()
+    opt = rule.make()
+    opt.build([w])
+    if rule.loads_without_iterations:
+        opt.set_weights(weights[1:])             # a Keras 1 checkpoint: no iterations
+        assert int(opt.iterations) == 0
+        for x, y in zip(opt.get_weights()[1:], weights[1:]):
+            assert_same(x, y, "weight set from a list without iterations")
+    else:
+        before = snapshot(opt, [w])
+        with pytest.raises(ValueError, match="weight list of length"):
+            opt.set_weights(weights[1:])
+        assert_unchanged(before, snapshot(opt, [w]))
 
 
 # --------------------------------------------------------------------------- #
