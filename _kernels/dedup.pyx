@@ -1,6 +1,8 @@
 """Duplicate-index summing and CSR row extraction."""
 import numpy as np
 
+from libc.stdlib cimport calloc, free
+
 from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
 from _types cimport floating, index_t
 
@@ -222,99 +224,124 @@ def csr_columns(const index_t[::1] starts, const index_t[::1] indices, Py_ssize_
     return columns_arr
 
 
-def csr_row_pattern(const index_t[::1] starts, const index_t[::1] indices,
-                    Py_ssize_t n_cols):
-    """The column order shared by the rows found by `csr_rows` when each of
-    them holds every column exactly once, in the same order (the rows of a
-    product with a dense matrix do), as an int64 array; else None.
+cdef int shared_order(const index_t* starts, Py_ssize_t n, const index_t* indices,
+                      Py_ssize_t n_cols) noexcept nogil:
+    """How the ``n`` rows of ``n_cols`` entries each (``starts`` checked
+    here) store their columns: -1 if not every row holds every column once,
+    in the order of the first row; else 0 (columns in order), 1 (last to
+    first) or 2 (another order).  One vectorised pass over the indices."""
+    cdef Py_ssize_t k, j, e, nnz = <Py_ssize_t>n * n_cols
+    cdef index_t expected = 0, step = <index_t>n_cols, differ = 0, col
+    cdef unsigned char* seen
+    cdef bint moved = 0, unreversed = 0
+    for k in range(n + 1):                  # every row n_cols entries long
+        differ = differ | (starts[k] ^ expected)
+        expected = expected + step
+    if differ:
+        return -1
+    seen = <unsigned char*>calloc(n_cols, 1)
+    if seen == NULL:
+        return -1                           # (read entry by entry instead)
+    for j in range(n_cols):                 # the first row: each column once
+        col = indices[j]
+        if col < 0 or col >= n_cols or seen[col]:
+            differ = 1
+            break
+        seen[col] = 1
+        moved = moved | (col != j)
+        unreversed = unreversed | (col != n_cols - 1 - j)
+    free(seen)
+    if not differ:                          # each other row: the one before's columns
+        for e in range(n_cols, nnz):
+            differ = differ | (indices[e] ^ indices[e - n_cols])
+    if differ:
+        return -1
+    return 0 if not moved else 1 if not unreversed else 2
 
-    Then entry ``j`` of the k-th row is at ``k * n_cols + j`` and belongs to
-    column ``pattern[j]`` (see `csr_values`); every column index is in
-    range.  Cost: one vectorised read of the column indices.
 
-    Preconditions: ``starts`` from `csr_rows`; ``starts[-1] <= len(indices)``.
+cdef inline void reverse_rows(const floating* src, floating* dst, Py_ssize_t n,
+                              Py_ssize_t width) noexcept nogil:
+    """``dst[k, j] = 0 + src[k, width - 1 - j]`` for ``n`` rows."""
+    cdef Py_ssize_t k, j
+    cdef floating zero = 0
+    for k in range(n):
+        for j in range(width):
+            dst[j] = zero + src[width - 1 - j]
+        src += width
+        dst += width
+
+
+def csr_row_block(const index_t[::1] starts, const index_t[::1] indices,
+                  const floating[::1] data, Py_ssize_t n_cols):
+    """The dense ``(len(starts) - 1, n_cols)`` block of the rows found by
+    `csr_rows` if each of them stores every column exactly once, in one
+    order shared by all (the rows of a product with a dense matrix do); else
+    None.  The block is a private copy, each value ``0 + data[e]``: the bits
+    of `csr_gather` (a stored ``-0.0`` summed into a zeroed row is
+    ``+0.0``).  Cost: one vectorised read of the column indices and one
+    copy of the data.
+
+    Preconditions: ``starts`` from `csr_rows`; ``starts[-1] <= len(indices),
+    len(data)``.
     """
     cdef Py_ssize_t n = starts.shape[0] - 1, k, j
-    cdef index_t expected = 0, step, differ = 0, col
+    cdef int order
+    cdef floating zero = 0
+    cdef const floating* src
+    cdef floating* dst
+    cdef const index_t* to
     if n == 0 or n_cols == 0 or starts[n] != <long long>n * n_cols:
         return None
-    step = <index_t>n_cols                      # divides starts[n]: fits
     with nogil:
-        for k in range(n + 1):                  # every row n_cols entries long
-            differ = differ | (starts[k] ^ expected)
-            expected = expected + step
-    if differ:
+        order = shared_order(&starts[0], n, &indices[0], n_cols)
+    if order < 0:
         return None
-    pattern_arr = np.empty(n_cols, dtype=np.int64)
-    seen_arr = np.zeros(n_cols, dtype=np.uint8)
-    cdef long long[::1] pattern = pattern_arr
-    cdef unsigned char[::1] seen = seen_arr
-    cdef const index_t* first = &indices[0]
-    cdef Py_ssize_t e, nnz = starts[n]
-    with nogil:
-        for j in range(n_cols):                 # the first row: each column once
-            col = first[j]
-            if col < 0 or col >= n_cols or seen[col]:
-                differ = 1
-                break
-            seen[col] = 1
-            pattern[j] = col
-        if not differ:                          # each other row: the one before's columns
-            for e in range(n_cols, nnz):
-                differ = differ | (first[e] ^ first[e - n_cols])
-    return None if differ else pattern_arr
-
-
-def csr_values(const floating[::1] data, Py_ssize_t nnz, const long long[::1] pattern=None):
-    """A private copy of ``data[:nnz]``, each entry ``0 + data[e]``: the bits
-    a sum of the entry into a zeroed row gives (``-0.0`` becomes ``+0.0``).
-
-    With ``pattern`` (from `csr_row_pattern`), the ``(nnz // width, width)``
-    block of the touched rows (``width = len(pattern)``): entry ``j`` of a
-    row goes to its column ``pattern[j]``; the same bits as `csr_gather`.
-
-    Preconditions: ``nnz <= len(data)``; ``pattern`` a permutation of
-    ``range(width)`` with ``width`` dividing ``nnz``.
-    """
-    cdef Py_ssize_t e, k, j, width = 0 if pattern is None else pattern.shape[0]
-    cdef floating zero = 0
-    cdef int order = 0                  # 0: as stored, 1: reversed, 2: other
-    dtype = np.float32 if floating is float else np.float64
-    out_arr = np.empty(nnz, dtype=dtype)
-    if width:
-        out_arr = out_arr.reshape(nnz // width, width)
-    if nnz == 0:
-        return out_arr
-    cdef floating[::1] out = out_arr.reshape(-1)
-    cdef const floating* src = &data[0]
-    cdef floating* dst = &out[0]
-    cdef const floating* row
-    cdef const long long* to = NULL
-    if width:
-        to = &pattern[0]
-        for j in range(width):
-            if to[j] != j:
-                order = 1
-        if order:
-            for j in range(width):
-                if to[j] != width - 1 - j:
-                    order = 2
+    block_arr = np.empty((n, n_cols), dtype=np.float32 if floating is float else np.float64)
+    cdef floating[:, ::1] block = block_arr
+    src, dst, to = &data[0], &block[0, 0], &indices[0]
     with nogil:
         if order == 0:
-            for e in range(nnz):
-                dst[e] = zero + src[e]
-        elif order == 1:                # columns stored last to first
-            for k in range(nnz // width):
-                row = src + k * width
-                for j in range(width):
-                    dst[j] = zero + row[width - 1 - j]
-                dst += width
+            for k in range(n * n_cols):
+                dst[k] = zero + src[k]
+        elif order == 1:                    # columns stored last to first
+            # (common widths as constants: each row one unrolled vector loop)
+            if n_cols == 8:
+                reverse_rows(src, dst, n, 8)
+            elif n_cols == 16:
+                reverse_rows(src, dst, n, 16)
+            elif n_cols == 32:
+                reverse_rows(src, dst, n, 32)
+            elif n_cols == 64:
+                reverse_rows(src, dst, n, 64)
+            else:
+                reverse_rows(src, dst, n, n_cols)
         else:
-            for k in range(nnz // width):
-                row = src + k * width
-                for j in range(width):
-                    dst[to[j]] = zero + row[j]
-                dst += width
+            for k in range(n):
+                for j in range(n_cols):
+                    dst[to[j]] = zero + src[j]
+                src += n_cols
+                dst += n_cols
+    return block_arr
+
+
+def csr_values(const floating[::1] data, Py_ssize_t nnz):
+    """A private copy of ``data[:nnz]``, each entry ``0 + data[e]`` (the
+    bits a sum of the entry into a zeroed row gives: ``-0.0`` becomes
+    ``+0.0``; sums starting from such a copy are unchanged).
+
+    Preconditions: ``nnz <= len(data)``.
+    """
+    cdef Py_ssize_t e
+    cdef floating zero = 0
+    out_arr = np.empty(nnz, dtype=np.float32 if floating is float else np.float64)
+    if nnz == 0:
+        return out_arr
+    cdef floating[::1] out = out_arr
+    cdef const floating* src = &data[0]
+    cdef floating* dst = &out[0]
+    with nogil:
+        for e in range(nnz):
+            dst[e] = zero + src[e]
     return out_arr
 
 

@@ -8,7 +8,7 @@ array) is turned into one checked `IndexedSlices` whose ``values`` and
 import numpy as np
 import scipy.sparse
 
-from ._kernels.dedup import (MalformedCSR, csr_columns, csr_gather, csr_row_pattern, csr_rows,
+from ._kernels.dedup import (MalformedCSR, csr_columns, csr_gather, csr_row_block, csr_rows,
                              csr_values, dedup_rows, first_index_out_of_range)
 
 __all__ = ["IndexedSlices", "GradientIndexError", "is_sparse", "check_indexed_slices", "from_scipy", "as_rows",
@@ -316,25 +316,28 @@ def from_scipy(grad, var, name):
     read_by_kernels = data.dtype.kind == "f" and data.dtype != np.float16
     try:
         rows, starts = csr_rows(indptr, min(len(indices), len(data)))
-        pattern = csr_row_pattern(starts, indices, width) if read_by_kernels else None
-        # Every array the kernels or a gather read is a private copy, the one
-        # that was checked: nothing that runs later in the step (a callback,
-        # another thread) can change the columns written to or the gradient.
-        columns = None if pattern is not None else csr_columns(starts, indices, width)
     except MalformedCSR as exc:
         raise _malformed(name, "csr", str(exc)) from None
-    nnz = int(starts[-1])
+    # Every array the kernels or a gather read is a private copy, the one
+    # that was checked: nothing that runs later in the step (a callback,
+    # another thread) can change the columns written to or the gradient.
     if read_by_kernels:
         data = np.ascontiguousarray(data)
-        if pattern is not None:
-            # Each touched row holds every column once, in one order (a
-            # product with a dense matrix): the private copy of the data,
-            # put in column order, is the block of the rows' values.
-            out = IndexedSlices._checked(csr_values(data, nnz, pattern), rows.astype(np.int64),
-                                         var.shape)
-            out._unique = True
-            return out
-        csr = CSRRows(rows, starts, columns, csr_values(data, nnz), width)
+        if int(starts[-1]) == len(rows) * width:
+            # Each touched row may store every column once, in one order (a
+            # product with a dense matrix): then the private copy of the
+            # data, put in column order, is the block of the rows' values.
+            block = csr_row_block(starts, indices, data, width)
+            if block is not None:
+                out = IndexedSlices._checked(block, rows.astype(np.int64), var.shape)
+                out._unique = True
+                return out
+    try:
+        columns = csr_columns(starts, indices, width)
+    except MalformedCSR as exc:
+        raise _malformed(name, "csr", str(exc)) from None
+    if read_by_kernels:
+        csr = CSRRows(rows, starts, columns, csr_values(data, int(starts[-1])), width)
         # ``indices`` a copy: a gradient transformer may rewrite it in place.
         out = IndexedSlices._checked(None, rows.astype(np.int64), var.shape)
         out._unique, out._csr = True, csr

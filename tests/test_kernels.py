@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from optimizers._kernels.dedup import (MalformedCSR, csr_columns, csr_gather, csr_row_pattern,
+from optimizers._kernels.dedup import (MalformedCSR, csr_columns, csr_gather, csr_row_block,
                                       csr_rows, csr_values, dedup_rows)
 from optimizers._kernels.sgd import sgd_momentum_rows, sgd_scatter_rows
 
@@ -182,39 +182,46 @@ def test_csr_columns_is_a_checked_copy(index_dtype):
 
 
 @pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
-@pytest.mark.parametrize("order", ["stored in order", "reversed", "shuffled"])
-def test_csr_row_pattern_and_values_make_the_block_of_the_rows(dtype, index_dtype, order):
+@pytest.mark.parametrize("order", ["stored in order", "reversed", "shuffled",
+                                   "reversed but two", "in order but two"])
+def test_csr_row_block_of_rows_that_store_every_column_in_one_order(dtype, index_dtype,
+                                                                     order):
     rng = np.random.default_rng(7)
     width, n = 5, 40
-    pattern = {"stored in order": np.arange(width), "reversed": np.arange(width)[::-1],
-               "shuffled": rng.permutation(width)}[order]
+    pattern = {"stored in order": [0, 1, 2, 3, 4], "reversed": [4, 3, 2, 1, 0],
+               "shuffled": rng.permutation(width), "reversed but two": [4, 1, 2, 3, 0],
+               "in order but two": [0, 1, 3, 2, 4]}[order]
     indices = np.tile(pattern, n).astype(index_dtype)
     starts = (np.arange(n + 1) * width).astype(index_dtype)
-    data = rng.normal(size=n * width).astype(dtype)
+    data = rng.normal(size=n * width + 3).astype(dtype)      # 3 entries not stored
     data[[3, 7, 11]] = [-0.0, np.nan, np.inf]
-    found = csr_row_pattern(starts, indices, width)
-    np.testing.assert_array_equal(found, pattern)
-    block = csr_values(data, len(data), found)
+    block = csr_row_block(starts, indices, data, width)
     expected = csr_gather(starts, indices, data, width)
     assert block.dtype == dtype and block.shape == (n, width)
+    assert not np.shares_memory(block, data)
     assert block.tobytes() == expected.tobytes()              # -0.0 summed into +0.0
-    flat = csr_values(np.append(data, data[:1]), len(data))   # no pattern: as stored
-    assert flat.tobytes() == (np.zeros_like(data) + data).tobytes()
+
+
+def test_csr_values_is_a_copy_with_the_bits_of_a_sum_into_zero(dtype):
+    data = np.array([1.5, -0.0, 0.0, np.nan, -np.inf, 7.0], dtype)
+    values = csr_values(data, 5)
+    assert values.dtype == dtype and not np.shares_memory(values, data)
+    assert values.tobytes() == (np.zeros(5, dtype) + data[:5]).tobytes()
 
 
 @pytest.mark.parametrize("case", ["a column twice", "a column missing", "a later row differs",
                                   "rows of 4 and 6", "a column out of range", "no rows"])
-def test_csr_row_pattern_is_none_unless_every_row_holds_every_column_in_one_order(case):
+def test_csr_row_block_is_none_unless_every_row_stores_every_column_in_one_order(case):
     width, n = 5, 6
     indices = np.tile(np.arange(width), n).astype(np.int32)
     starts = (np.arange(n + 1) * width).astype(np.int32)
+    data = np.ones(n * width, np.float32)
     if case == "a column twice":
         indices[:width] = [0, 1, 2, 2, 4]
         indices[width:] = np.tile(indices[:width], n - 1)
     elif case == "a column missing":
         indices = indices[:-1]
         starts = starts[:-1]
-        n -= 1
         starts[-1] -= 1
     elif case == "a later row differs":
         indices[4 * width + 1], indices[4 * width + 2] = 2, 1
@@ -226,7 +233,7 @@ def test_csr_row_pattern_is_none_unless_every_row_holds_every_column_in_one_orde
         indices[::width] = width
     else:
         starts = starts[:1]
-    assert csr_row_pattern(starts, indices, width) is None
+    assert csr_row_block(starts, indices, data, width) is None
 
 
 def test_sgd_scatter_rows_applies_repeats_in_turn(dtype):
