@@ -225,11 +225,13 @@ def csr_columns(const index_t[::1] starts, const index_t[::1] indices, Py_ssize_
 
 
 cdef int shared_order(const index_t* starts, Py_ssize_t n, const index_t* indices,
-                      Py_ssize_t n_cols) noexcept nogil:
+                      Py_ssize_t n_cols, Py_ssize_t* to) noexcept nogil:
     """How the ``n`` rows of ``n_cols`` entries each (``starts`` checked
     here) store their columns: -1 if not every row holds every column once,
     in the order of the first row; else 0 (columns in order), 1 (last to
-    first) or 2 (another order).  One vectorised pass over the indices."""
+    first) or 2 (another order), with ``to[j]`` the column of each row's
+    j-th entry (the checked copy: the indices are read once).  One
+    vectorised pass over the indices."""
     cdef Py_ssize_t k, j, e, nnz = <Py_ssize_t>n * n_cols
     cdef index_t expected = 0, step = <index_t>n_cols, differ = 0, col
     cdef unsigned char* seen
@@ -248,6 +250,7 @@ cdef int shared_order(const index_t* starts, Py_ssize_t n, const index_t* indice
             differ = 1
             break
         seen[col] = 1
+        to[j] = col
         moved = moved | (col != j)
         unreversed = unreversed | (col != n_cols - 1 - j)
     free(seen)
@@ -289,16 +292,19 @@ def csr_row_block(const index_t[::1] starts, const index_t[::1] indices,
     cdef floating zero = 0
     cdef const floating* src
     cdef floating* dst
-    cdef const index_t* to
+    cdef Py_ssize_t* to
     if n == 0 or n_cols == 0 or starts[n] != <long long>n * n_cols:
         return None
+    to_arr = np.empty(n_cols, dtype=np.intp)
+    cdef Py_ssize_t[::1] to_view = to_arr
+    to = &to_view[0]
     with nogil:
-        order = shared_order(&starts[0], n, &indices[0], n_cols)
+        order = shared_order(&starts[0], n, &indices[0], n_cols, to)
     if order < 0:
         return None
     block_arr = np.empty((n, n_cols), dtype=np.float32 if floating is float else np.float64)
     cdef floating[:, ::1] block = block_arr
-    src, dst, to = &data[0], &block[0, 0], &indices[0]
+    src, dst = &data[0], &block[0, 0]
     with nogil:
         if order == 0:
             for k in range(n * n_cols):
