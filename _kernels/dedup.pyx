@@ -1,6 +1,8 @@
 """Duplicate-index summing and CSR row extraction."""
 import numpy as np
 
+from libc.stdlib cimport calloc, free
+
 from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
 from _types cimport floating, index_t
 
@@ -57,71 +59,296 @@ def dedup_rows(const index_t[::1] indices, const floating[:, ::1] values,
     return unique_arr[:n_unique], summed_arr
 
 
-# Rows of ``indptr`` checked as one block: a block whose first and last
-# starts are equal holds only empty rows and is not searched for touched rows.
+# ``indptr`` is scanned CHECK_ROWS rows at a time.  A block is first
+# checked by one loop that only ORs comparisons together (no branch, no early
+# exit, so the compiler makes vector instructions of it, SSE2 included); in a
+# block that holds a stored entry, the runs of RUN_ROWS rows whose ends differ
+# are listed (in a non-decreasing block the others hold only empty rows), and
+# only their rows are looked at one by one.  Every step but "does this block
+# hold an entry" is free of branches: where the touched rows lie cannot be
+# predicted.
 cdef enum:
-    BLOCK_ROWS = 16
+    CHECK_ROWS = 64
+    RUN_ROWS = 8
+    RUNS_PER_BLOCK = 8          # CHECK_ROWS // RUN_ROWS
 
 
 class MalformedCSR(ValueError):
     """The CSR arrays contradict each other or the matrix shape."""
 
 
-def csr_rows(const index_t[::1] indptr, const index_t[::1] indices, Py_ssize_t n_data,
-             Py_ssize_t n_cols):
-    """Check a CSR matrix's structure; return the rows with a stored entry.
+cdef inline bint decreases(const index_t* p, Py_ssize_t n) noexcept nogil:
+    """Whether ``p[0], ..., p[n]`` ever decreases (64-bit entries: or leaves
+    ``[0, 2**63)``).  Every step is looked at and the answers are combined
+    with OR only, so that the loop is vectorised, even for SSE2."""
+    cdef Py_ssize_t i
+    cdef int down = 0
+    cdef unsigned long long bits = 0
+    if index_t is int:
+        for i in range(n):
+            down = down | (-(p[i + 1] < p[i]))      # -1 or 0: a comparison's own mask
+        return down != 0
+    else:
+        # SSE2 compares no 64-bit integers.  With both in [0, 2**63), the
+        # difference of two neighbours is negative (bit 63 set) exactly when
+        # they decrease; a negative entry sets bit 63 itself.
+        for i in range(n):
+            bits = bits | <unsigned long long>p[i + 1] | (
+                <unsigned long long>p[i + 1] - <unsigned long long>p[i])
+        return (bits >> 63) != 0
+
+
+cdef inline Py_ssize_t touched_in_run(const index_t* p, Py_ssize_t first, Py_ssize_t n,
+                                      index_t* rows, index_t* starts,
+                                      Py_ssize_t out) noexcept nogil:
+    """Append the touched rows among ``first, ..., first + n - 1`` (whose
+    ``indptr`` entries are ``p[0..n]``) to ``rows`` and ``starts`` at
+    position ``out``; return the new count.  No branch: every row is
+    written and kept only if touched, so ``n`` entries must be free."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        rows[out] = <index_t>(first + i)
+        starts[out] = p[i]
+        out += p[i + 1] != p[i]
+    return out
+
+
+cdef inline Py_ssize_t touched_in_block(const index_t* p, Py_ssize_t first, Py_ssize_t n,
+                                        index_t* rows, index_t* starts,
+                                        Py_ssize_t out) noexcept nogil:
+    """`touched_in_run` for a non-decreasing block of ``n <= CHECK_ROWS``
+    rows: only the runs of ``RUN_ROWS`` whose ends differ are looked at."""
+    cdef Py_ssize_t at[RUNS_PER_BLOCK]
+    cdef Py_ssize_t k, n_runs = 0, full = n - n % RUN_ROWS
+    for k in range(0, full // RUN_ROWS):
+        at[n_runs] = k * RUN_ROWS
+        n_runs += p[k * RUN_ROWS + RUN_ROWS] != p[k * RUN_ROWS]
+    for k in range(n_runs):
+        out = touched_in_run(p + at[k], first + at[k], RUN_ROWS, rows, starts, out)
+    if full < n:
+        out = touched_in_run(p + full, first + full, n - full, rows, starts, out)
+    return out
+
+
+def csr_rows(const index_t[::1] indptr, Py_ssize_t n_entries):
+    """Check a CSR matrix's ``indptr``; return the rows with a stored entry.
 
     ``indptr`` must start at 0, never decrease and end within the data
-    (``indptr[-1] <= len(indices), n_data``), and every column index in
-    ``[0, indptr[-1])`` must lie in ``[0, n_cols)``; `MalformedCSR` is raised
-    if not (the ``indptr`` fault first).  Returns ``(rows, starts)``: the
-    touched rows in ascending order and ``starts[k] = indptr[rows[k]]``, with
-    ``starts[-1] = indptr[-1]`` (the k-th touched row's entries are
-    ``starts[k]:starts[k + 1]``), both of ``indptr``'s integer type.  One pass over ``indptr``
-    (block by block, so the check and the search share each cache line) and
-    one over the column indices; nothing is written but the result.
+    (``indptr[-1] <= n_entries``, the smaller of the lengths of ``indices``
+    and ``data``); `MalformedCSR` is raised if not.  Returns ``(rows,
+    starts)``: the touched rows in ascending order and ``starts[k] =
+    indptr[rows[k]]``, with ``starts[-1] = indptr[-1]`` (the k-th touched
+    row's entries are ``starts[k]:starts[k + 1]``), both of ``indptr``'s
+    integer type.  One pass over ``indptr``, a block of ``CHECK_ROWS`` at a
+    time; nothing is written but the result.
+
+    The result is checked again once written (``starts`` non-decreasing from
+    0 to ``indptr[-1]``): a kernel reading entries ``starts[k]:starts[k + 1]``
+    of arrays of ``indptr[-1]`` entries stays inside them even if another
+    thread changes ``indptr`` while it is scanned.
     """
     cdef Py_ssize_t n_rows = indptr.shape[0] - 1
-    cdef Py_ssize_t b, i, end, out = 0, nnz
+    cdef Py_ssize_t b = 0, out = 0, capacity
+    cdef const index_t* p
+    cdef index_t nnz = 0
     cdef int bad = n_rows < 0
-    cdef index_t first, col, spread
+    if not bad:
+        nnz = indptr[n_rows]
+        bad = indptr[0] != 0 or nnz < 0 or nnz > n_entries
     if bad:
         raise MalformedCSR("indptr must start at 0, never decrease and end within the data")
-    rows_arr = np.empty(n_rows + 1, dtype=np.int32 if index_t is int else np.int64)
-    starts_arr = np.empty(n_rows + 1, dtype=rows_arr.dtype)
+    p = &indptr[0]
+    # At most min(n_rows, nnz) rows are touched (each holds an entry); a
+    # block's rows are all written, kept or not.
+    capacity = (n_rows if n_rows < nnz else nnz) + CHECK_ROWS + 1
+    rows_arr = np.empty(capacity, dtype=np.int32 if index_t is int else np.int64)
+    starts_arr = np.empty(capacity, dtype=rows_arr.dtype)
     cdef index_t[::1] rows = rows_arr
     cdef index_t[::1] starts = starts_arr
     with nogil:
-        bad = indptr[0] != 0
-        b = 0
-        while b < n_rows:
-            end = b + BLOCK_ROWS if b + BLOCK_ROWS < n_rows else n_rows
-            first = indptr[b]
-            if indptr[end] == first:
-                # No stored entry unless indptr decreases in between.
-                spread = 0
-                for i in range(b + 1, end):
-                    spread = spread | (indptr[i] ^ first)
-                bad |= spread != 0
-            else:
-                for i in range(b, end):          # written always, kept if touched
-                    bad |= indptr[i + 1] < indptr[i]
-                    rows[out] = <index_t>i
-                    starts[out] = indptr[i]
-                    out += indptr[i + 1] > indptr[i]
-            b = end
-        bad |= (indptr[n_rows] > indices.shape[0]) | (indptr[n_rows] > n_data)
-        starts[out] = indptr[n_rows]
+        while b + CHECK_ROWS <= n_rows:
+            # (a non-decreasing block that ends above nnz decreases later)
+            bad = decreases(p + b, CHECK_ROWS) | (p[b + CHECK_ROWS] > nnz)
+            if bad:
+                break
+            if p[b + CHECK_ROWS] != p[b]:
+                if out + CHECK_ROWS >= capacity:      # only if indptr changed meanwhile
+                    bad = 1
+                    break
+                out = touched_in_block(p + b, b, CHECK_ROWS, &rows[0], &starts[0], out)
+            b += CHECK_ROWS
+        if not bad and b < n_rows:
+            bad = decreases(p + b, n_rows - b)
+            if not bad and p[n_rows] != p[b]:
+                if out + CHECK_ROWS >= capacity:
+                    bad = 1
+                else:
+                    out = touched_in_block(p + b, b, n_rows - b, &rows[0], &starts[0], out)
+        starts[out] = nnz
+        if not bad and out:
+            bad = (starts[0] < 0) | decreases(&starts[0], out)
     if bad:
         raise MalformedCSR("indptr must start at 0, never decrease and end within the data")
-    nnz = indptr[n_rows]
+    return rows_arr[:out], starts_arr[:out + 1]
+
+
+def csr_columns(const index_t[::1] starts, const index_t[::1] indices, Py_ssize_t n_cols):
+    """A private copy of the column indices of the rows found by `csr_rows`
+    (entries ``[0, starts[-1])``), each checked to lie in ``[0, n_cols)``
+    (`MalformedCSR` if one does not).  What was checked is the copy: one
+    vectorised pass reads each index once.
+
+    Preconditions: ``starts`` from `csr_rows`; ``starts[-1] <= len(indices)``.
+    """
+    cdef Py_ssize_t e, nnz = starts[starts.shape[0] - 1]
+    cdef int bad = 0
+    cdef index_t col, last
+    # the largest valid column, in the indices' type (every one if it is wider)
+    if index_t is int:
+        last = <index_t>(n_cols - 1 if n_cols <= 2147483647 else 2147483647)
+    else:
+        last = <index_t>(n_cols - 1)
+    columns_arr = np.empty(nnz, dtype=np.int32 if index_t is int else np.int64)
+    if nnz == 0:
+        return columns_arr
+    cdef index_t[::1] columns = columns_arr
+    cdef const index_t* src = &indices[0]
+    cdef index_t* dst = &columns[0]
     with nogil:
-        for i in range(nnz):
-            col = indices[i]
-            bad |= (col < 0) | (col >= n_cols)
+        for e in range(nnz):
+            col = src[e]
+            dst[e] = col
+            bad = bad | (-(col < 0)) | (-(col > last))
     if bad:
         raise MalformedCSR(f"column indices must lie in [0, {n_cols})")
-    return rows_arr[:out], starts_arr[:out + 1]
+    return columns_arr
+
+
+cdef int shared_order(const index_t* starts, Py_ssize_t n, const index_t* indices,
+                      Py_ssize_t n_cols, Py_ssize_t* to) noexcept nogil:
+    """How the ``n`` rows of ``n_cols`` entries each (``starts`` checked
+    here) store their columns: -1 if not every row holds every column once,
+    in the order of the first row; else 0 (columns in order), 1 (last to
+    first) or 2 (another order), with ``to[j]`` the column of each row's
+    j-th entry (the checked copy: the indices are read once).  One
+    vectorised pass over the indices."""
+    cdef Py_ssize_t k, j, e, nnz = <Py_ssize_t>n * n_cols
+    cdef index_t expected = 0, step = <index_t>n_cols, differ = 0, col
+    cdef unsigned char* seen
+    cdef bint moved = 0, unreversed = 0
+    for k in range(n + 1):                  # every row n_cols entries long
+        differ = differ | (starts[k] ^ expected)
+        expected = expected + step
+    if differ:
+        return -1
+    seen = <unsigned char*>calloc(n_cols, 1)
+    if seen == NULL:
+        return -1                           # (read entry by entry instead)
+    for j in range(n_cols):                 # the first row: each column once
+        col = indices[j]
+        if col < 0 or col >= n_cols or seen[col]:
+            differ = 1
+            break
+        seen[col] = 1
+        to[j] = col
+        moved = moved | (col != j)
+        unreversed = unreversed | (col != n_cols - 1 - j)
+    free(seen)
+    if not differ:                          # each other row: the one before's columns
+        for e in range(n_cols, nnz):
+            differ = differ | (indices[e] ^ indices[e - n_cols])
+    if differ:
+        return -1
+    return 0 if not moved else 1 if not unreversed else 2
+
+
+cdef inline void reverse_rows(const floating* src, floating* dst, Py_ssize_t n,
+                              Py_ssize_t width) noexcept nogil:
+    """``dst[k, j] = 0 + src[k, width - 1 - j]`` for ``n`` rows."""
+    cdef Py_ssize_t k, j
+    cdef floating zero = 0
+    for k in range(n):
+        for j in range(width):
+            dst[j] = zero + src[width - 1 - j]
+        src += width
+        dst += width
+
+
+def csr_row_block(const index_t[::1] starts, const index_t[::1] indices,
+                  const floating[::1] data, Py_ssize_t n_cols):
+    """The dense ``(len(starts) - 1, n_cols)`` block of the rows found by
+    `csr_rows` if each of them stores every column exactly once, in one
+    order shared by all (the rows of a product with a dense matrix do); else
+    None.  The block is a private copy, each value ``0 + data[e]``: the bits
+    of `csr_gather` (a stored ``-0.0`` summed into a zeroed row is
+    ``+0.0``).  Cost: one vectorised read of the column indices and one
+    copy of the data.
+
+    Preconditions: ``starts`` from `csr_rows`; ``starts[-1] <= len(indices),
+    len(data)``.
+    """
+    cdef Py_ssize_t n = starts.shape[0] - 1, k, j
+    cdef int order
+    cdef floating zero = 0
+    cdef const floating* src
+    cdef floating* dst
+    cdef Py_ssize_t* to
+    if n == 0 or n_cols == 0 or starts[n] != <long long>n * n_cols:
+        return None
+    to_arr = np.empty(n_cols, dtype=np.intp)
+    cdef Py_ssize_t[::1] to_view = to_arr
+    to = &to_view[0]
+    with nogil:
+        order = shared_order(&starts[0], n, &indices[0], n_cols, to)
+    if order < 0:
+        return None
+    block_arr = np.empty((n, n_cols), dtype=np.float32 if floating is float else np.float64)
+    cdef floating[:, ::1] block = block_arr
+    src, dst = &data[0], &block[0, 0]
+    with nogil:
+        if order == 0:
+            for k in range(n * n_cols):
+                dst[k] = zero + src[k]
+        elif order == 1:                    # columns stored last to first
+            # (common widths as constants: each row one unrolled vector loop)
+            if n_cols == 8:
+                reverse_rows(src, dst, n, 8)
+            elif n_cols == 16:
+                reverse_rows(src, dst, n, 16)
+            elif n_cols == 32:
+                reverse_rows(src, dst, n, 32)
+            elif n_cols == 64:
+                reverse_rows(src, dst, n, 64)
+            else:
+                reverse_rows(src, dst, n, n_cols)
+        else:
+            for k in range(n):
+                for j in range(n_cols):
+                    dst[to[j]] = zero + src[j]
+                src += n_cols
+                dst += n_cols
+    return block_arr
+
+
+def csr_values(const floating[::1] data, Py_ssize_t nnz):
+    """A private copy of ``data[:nnz]``, each entry ``0 + data[e]`` (the
+    bits a sum of the entry into a zeroed row gives: ``-0.0`` becomes
+    ``+0.0``; sums starting from such a copy are unchanged).
+
+    Preconditions: ``nnz <= len(data)``.
+    """
+    cdef Py_ssize_t e
+    cdef floating zero = 0
+    out_arr = np.empty(nnz, dtype=np.float32 if floating is float else np.float64)
+    if nnz == 0:
+        return out_arr
+    cdef floating[::1] out = out_arr
+    cdef const floating* src = &data[0]
+    cdef floating* dst = &out[0]
+    with nogil:
+        for e in range(nnz):
+            dst[e] = zero + src[e]
+    return out_arr
 
 
 def csr_gather(const index_t[::1] starts, const index_t[::1] indices,

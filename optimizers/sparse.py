@@ -8,8 +8,8 @@ array) is turned into one checked `IndexedSlices` whose ``values`` and
 import numpy as np
 import scipy.sparse
 
-from ._kernels.dedup import (MalformedCSR, csr_gather, csr_rows, dedup_rows,
-                             first_index_out_of_range)
+from ._kernels.dedup import (MalformedCSR, csr_columns, csr_gather, csr_row_block, csr_rows,
+                             csr_values, dedup_rows, first_index_out_of_range)
 
 __all__ = ["IndexedSlices", "GradientIndexError", "is_sparse", "check_indexed_slices", "from_scipy", "as_rows",
            "RowPositionMap"]
@@ -312,31 +312,44 @@ def from_scipy(grad, var, name):
     if len(indptr) != var.shape[0] + 1:
         raise _malformed(name, "csr", f"`indptr` has {len(indptr)} entries for "
                                       f"{var.shape[0]} rows")
+    width = var.shape[1]
     read_by_kernels = data.dtype.kind == "f" and data.dtype != np.float16
-    if read_by_kernels:
-        # Private copies, checked: nothing that runs later in the step (a
-        # callback, another thread) can change the columns the kernels write
-        # to, or the gradient they read.
-        indices, data = np.array(indices, copy=True), np.array(data, order="C", copy=True)
     try:
-        rows, starts = csr_rows(indptr, indices, len(data), var.shape[1])
+        rows, starts = csr_rows(indptr, min(len(indices), len(data)))
+    except MalformedCSR as exc:
+        raise _malformed(name, "csr", str(exc)) from None
+    # Every array the kernels or a gather read is a private copy, the one
+    # that was checked: nothing that runs later in the step (a callback,
+    # another thread) can change the columns written to or the gradient.
+    if read_by_kernels:
+        data = np.ascontiguousarray(data)
+        if int(starts[-1]) == len(rows) * width:
+            # Each touched row may store every column once, in one order (a
+            # product with a dense matrix): then the private copy of the
+            # data, put in column order, is the block of the rows' values.
+            block = csr_row_block(starts, indices, data, width)
+            if block is not None:
+                out = IndexedSlices._checked(block, rows.astype(np.int64), var.shape)
+                out._unique = True
+                return out
+    try:
+        columns = csr_columns(starts, indices, width)
     except MalformedCSR as exc:
         raise _malformed(name, "csr", str(exc)) from None
     if read_by_kernels:
-        csr = CSRRows(rows, starts, indices, data, var.shape[1])
+        csr = CSRRows(rows, starts, columns, csr_values(data, int(starts[-1])), width)
         # ``indices`` a copy: a gradient transformer may rewrite it in place.
         out = IndexedSlices._checked(None, rows.astype(np.int64), var.shape)
         out._unique, out._csr = True, csr
         return out
     # float16 rows are summed in float32 and rounded once; complex ones as
     # their real and imaginary parts.
-    width = var.shape[1]
     if data.dtype.kind == "c":
         values = np.empty((len(rows), width), data.dtype)
-        values.real = csr_gather(starts, indices, np.ascontiguousarray(data.real), width)
-        values.imag = csr_gather(starts, indices, np.ascontiguousarray(data.imag), width)
+        values.real = csr_gather(starts, columns, np.ascontiguousarray(data.real), width)
+        values.imag = csr_gather(starts, columns, np.ascontiguousarray(data.imag), width)
     else:
-        values = csr_gather(starts, indices, data.astype(np.float32), width).astype(data.dtype)
+        values = csr_gather(starts, columns, data.astype(np.float32), width).astype(data.dtype)
     out = IndexedSlices(values, rows.astype(np.int64), var.shape)
     out._unique = True
     return out

@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from optimizers._kernels.dedup import MalformedCSR, csr_gather, csr_rows, dedup_rows
+from optimizers._kernels.dedup import (MalformedCSR, csr_columns, csr_gather, csr_row_block,
+                                      csr_rows, csr_values, dedup_rows)
 from optimizers._kernels.sgd import sgd_momentum_rows, sgd_scatter_rows
 
 
@@ -41,8 +42,8 @@ def test_dedup_rows_empty(dtype):
 
 def touched_rows(indptr, indices, data, n_cols):
     """The touched rows of a CSR matrix and their dense block."""
-    rows, starts = csr_rows(indptr, indices, len(data), n_cols)
-    return rows, csr_gather(starts, indices, data, n_cols)
+    rows, starts = csr_rows(indptr, min(len(indices), len(data)))
+    return rows, csr_gather(starts, csr_columns(starts, indices, n_cols), data, n_cols)
 
 
 def test_csr_touched_rows_counts_explicit_zeros(dtype):
@@ -69,7 +70,7 @@ def test_csr_rows_and_starts(index_dtype):
     counts[[0, 5, 17, 39]] = [2, 1, 3, 1]
     indptr = np.concatenate([[0], np.cumsum(counts)]).astype(index_dtype)
     indices = np.array([1, 1, 0, 2, 0, 1, 2], index_dtype)
-    rows, starts = csr_rows(indptr, indices, 7, 3)
+    rows, starts = csr_rows(indptr, 7)
     assert rows.dtype == starts.dtype == index_dtype
     np.testing.assert_array_equal(rows, [0, 5, 17, 39])
     np.testing.assert_array_equal(starts, [0, 2, 3, 6, 7])
@@ -99,7 +100,140 @@ def test_csr_rows_refuses_malformed_structure(case):
         indptr[3] = 2
     message = "column indices" if case == "column" else "indptr must"
     with pytest.raises(MalformedCSR, match=message):
-        csr_rows(indptr, indices, n_data, 3)
+        rows, starts = csr_rows(indptr, min(len(indices), n_data))
+        csr_columns(starts, indices, 3)
+
+
+def _indptr(counts, index_dtype):
+    return np.concatenate([[0], np.cumsum(counts)]).astype(index_dtype)
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("n_rows", [0, 1, 7, 63, 64, 65, 200, 1000])
+@pytest.mark.parametrize("density", [0.0, 0.02, 0.3, 1.0])
+def test_csr_rows_finds_every_touched_row(index_dtype, n_rows, density):
+    # Row counts around the scan's blocks (64 rows) and runs (8 rows), with
+    # the touched rows anywhere: first and last rows, whole blocks, none.
+    rng = np.random.default_rng(n_rows)
+    counts = np.where(rng.random(n_rows) < density, rng.integers(1, 4, n_rows), 0)
+    if n_rows and density:
+        counts[[0, -1]] = 1
+    indptr = _indptr(counts, index_dtype)
+    rows, starts = csr_rows(indptr, int(indptr[-1]))
+    expected = np.flatnonzero(counts)
+    assert rows.dtype == starts.dtype == index_dtype
+    np.testing.assert_array_equal(rows, expected)
+    np.testing.assert_array_equal(starts, np.append(indptr[expected], indptr[-1]))
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("where", [1, 5, 8, 63, 64, 65, 100, 127, 128, 129, 149, 150])
+@pytest.mark.parametrize("touched", [False, True])
+def test_csr_rows_refuses_a_decrease_anywhere(index_dtype, where, touched):
+    # 150 rows: two blocks of 64 and a tail of 22.  indptr dips at entry
+    # ``where``, in a block with stored entries or in one without.
+    counts = np.zeros(150, np.int64)
+    if touched:
+        counts[::3] = 2
+    indptr = _indptr(counts, index_dtype)
+    indptr[-1] += 5                             # the last row holds 5 more entries
+    indptr[where] = indptr[where - 1] - 1 if where > 1 else -1
+    with pytest.raises(MalformedCSR, match="indptr must"):
+        csr_rows(indptr, int(indptr[-1]))
+
+
+@pytest.mark.parametrize("case", ["negative end", "past the data", "a jump above the end",
+                                  "int64 beyond 2**62", "int64 most negative"])
+def test_csr_rows_refuses_entries_out_of_range(case):
+    indptr = np.zeros(100, np.int64)
+    indptr[50:] = 4
+    n_entries = 4
+    if case == "negative end":
+        indptr[-1] = -1
+    elif case == "past the data":
+        n_entries = 3
+    elif case == "a jump above the end":
+        indptr[70] = 10                         # then down to 4
+    elif case == "int64 beyond 2**62":
+        indptr[60:90] = 2 ** 62 + 1
+    else:
+        indptr[60] = np.iinfo(np.int64).min
+    with pytest.raises(MalformedCSR, match="indptr must"):
+        csr_rows(indptr, n_entries)
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_csr_columns_is_a_checked_copy(index_dtype):
+    indices = np.array([0, 2, 1, 2, 9, -4], index_dtype)     # the last two not stored
+    starts = np.array([0, 2, 4], index_dtype)
+    columns = csr_columns(starts, indices, 3)
+    assert columns.dtype == index_dtype
+    np.testing.assert_array_equal(columns, [0, 2, 1, 2])
+    assert not np.shares_memory(columns, indices)
+    for bad in (3, -1, np.iinfo(index_dtype).max, np.iinfo(index_dtype).min):
+        broken = indices.copy()
+        broken[3] = bad
+        with pytest.raises(MalformedCSR, match=r"column indices must lie in \[0, 3\)"):
+            csr_columns(starts, broken, 3)
+    # every column of a wide row is valid: int32 indices up to their largest value
+    wide = np.array([0, np.iinfo(np.int32).max], np.int32)
+    np.testing.assert_array_equal(csr_columns(np.array([0, 2], np.int32), wide, 2 ** 40),
+                                  wide)
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+@pytest.mark.parametrize("order", ["stored in order", "reversed", "shuffled",
+                                   "reversed but two", "in order but two"])
+def test_csr_row_block_of_rows_that_store_every_column_in_one_order(dtype, index_dtype,
+                                                                     order):
+    rng = np.random.default_rng(7)
+    width, n = 5, 40
+    pattern = {"stored in order": [0, 1, 2, 3, 4], "reversed": [4, 3, 2, 1, 0],
+               "shuffled": rng.permutation(width), "reversed but two": [4, 1, 2, 3, 0],
+               "in order but two": [0, 1, 3, 2, 4]}[order]
+    indices = np.tile(pattern, n).astype(index_dtype)
+    starts = (np.arange(n + 1) * width).astype(index_dtype)
+    data = rng.normal(size=n * width + 3).astype(dtype)      # 3 entries not stored
+    data[[3, 7, 11]] = [-0.0, np.nan, np.inf]
+    block = csr_row_block(starts, indices, data, width)
+    expected = csr_gather(starts, indices, data, width)
+    assert block.dtype == dtype and block.shape == (n, width)
+    assert not np.shares_memory(block, data)
+    assert block.tobytes() == expected.tobytes()              # -0.0 summed into +0.0
+
+
+def test_csr_values_is_a_copy_with_the_bits_of_a_sum_into_zero(dtype):
+    data = np.array([1.5, -0.0, 0.0, np.nan, -np.inf, 7.0], dtype)
+    values = csr_values(data, 5)
+    assert values.dtype == dtype and not np.shares_memory(values, data)
+    assert values.tobytes() == (np.zeros(5, dtype) + data[:5]).tobytes()
+
+
+@pytest.mark.parametrize("case", ["a column twice", "a column missing", "a later row differs",
+                                  "rows of 4 and 6", "a column out of range", "no rows"])
+def test_csr_row_block_is_none_unless_every_row_stores_every_column_in_one_order(case):
+    width, n = 5, 6
+    indices = np.tile(np.arange(width), n).astype(np.int32)
+    starts = (np.arange(n + 1) * width).astype(np.int32)
+    data = np.ones(n * width, np.float32)
+    if case == "a column twice":
+        indices[:width] = [0, 1, 2, 2, 4]
+        indices[width:] = np.tile(indices[:width], n - 1)
+    elif case == "a column missing":
+        indices = indices[:-1]
+        starts = starts[:-1]
+        starts[-1] -= 1
+    elif case == "a later row differs":
+        indices[4 * width + 1], indices[4 * width + 2] = 2, 1
+    elif case == "rows of 4 and 6":
+        # the same columns at the same places of the flat arrays, in rows of
+        # 4 and 6 entries: row 0 holds 0..3, row 1 holds 4, 0, ..., 4
+        starts[1] = 4
+    elif case == "a column out of range":
+        indices[::width] = width
+    else:
+        starts = starts[:1]
+    assert csr_row_block(starts, indices, data, width) is None
 
 
 def test_sgd_scatter_rows_applies_repeats_in_turn(dtype):

@@ -411,6 +411,112 @@ def test_csr_through_clipping_accumulation_and_transformers(rule, dtype, setting
         assert_same(y, x, f"CSR with {setting} vs IndexedSlices")
 
 
+def _csr_of_whole_rows(dtype, shape, order, seed=4, density=0.3):
+    """A CSR gradient whose touched rows each store every column once, in
+    the one order ``order`` (a product with a dense matrix is such), among
+    empty rows, with a stored zero and a -0.0; and the ``(rows, values)`` it
+    stands for (the -0.0 summed into a zeroed row is +0.0)."""
+    rng = np.random.default_rng(seed)
+    n_rows, width = shape
+    rows = np.flatnonzero(rng.random(n_rows) < density)
+    values = rng.normal(size=(len(rows), width)).astype(dtype)
+    values[0, 0], values[1, 1] = 0.0, -0.0
+    counts = np.zeros(n_rows, np.int64)
+    counts[rows] = width
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    grad = sp.csr_matrix((values[:, order].reshape(-1), np.tile(order, len(rows)), indptr),
+                         shape=shape)
+    return grad, rows, np.zeros_like(values) + values
+
+
+@by_rule
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_csr_of_whole_rows_is_read_as_the_block_of_its_rows(rule, dtype, n_threads,
+                                                            monkeypatch):
+    # Rows that each store every column once, in one order: the private copy
+    # of the data, put in column order, is the values block (no per-row sums
+    # in the kernel); the same bits as the rows given as IndexedSlices, on
+    # one thread and on several.  (Each order of the columns: test_kernels.)
+    shape = (4608, 16)
+    order = np.random.default_rng(0).permutation(16)
+    grad, rows, values = _csr_of_whole_rows(dtype, shape, order, density=0.5)
+    assert len(rows) * shape[1] >= PARALLEL_MIN_ELEMENTS
+    var, warm_up = initial(dtype, shape), initial(dtype, shape, seed=2)
+    results = []
+    try:
+        optimizers.set_num_threads(n_threads)
+        for g in (IndexedSlices(values, rows, shape), grad):
+            w, opt = Variable(var), rule.make()
+            opt.apply_gradients([(warm_up, w)])
+            if g is grad:
+                def csr_rows(*args):
+                    raise AssertionError("whole rows read one entry at a time")
+                monkeypatch.setattr(optimizers.sparse, "CSRRows", csr_rows)
+            opt.apply_gradients([(g, w)])
+            opt.apply_gradients([(g, w)])
+            monkeypatch.undo()
+            results.append(state(opt, w))
+    finally:
+        optimizers.set_num_threads(None)
+    for x, y in zip(*results):
+        assert_same(y, x, "CSR of whole rows vs IndexedSlices of its rows")
+
+
+def test_csr_of_a_product_with_a_dense_matrix_equals_indexed_slices_of_its_rows():
+    # X.T @ upstream, as the gradient of a sparse linear layer's weight: each
+    # touched row holds every column (SciPy stores them last to first).
+    rng = np.random.default_rng(5)
+    features, batch, width = 3000, 64, 8
+    x = sp.random(batch, features, density=0.01, format="csr", random_state=5,
+                  dtype=np.float32)
+    grad = (x.T @ sp.csr_matrix(rng.normal(size=(batch, width)).astype(np.float32))).tocsr()
+    rows = np.flatnonzero(np.diff(grad.indptr))
+    assert len(rows) and grad.nnz == len(rows) * width
+    results = []
+    for g in (IndexedSlices(grad[rows].toarray(), rows, grad.shape), grad):
+        w = Variable(initial(np.float32, grad.shape))
+        opt = optimizers.Adagrad(0.1)
+        opt.apply_gradients([(g, w)])
+        results.append(state(opt, w))
+    for x, y in zip(*results):
+        assert_same(y, x, "CSR of X.T @ dense vs IndexedSlices")
+
+
+def _csr_of_rows_of_15_and_17(shape):
+    """Two rows of 15 and 17 entries whose columns, laid end to end, are
+    those of two whole rows stored last to first (row 10 holds column 0
+    twice): not whole rows, each is summed entry by entry.  Returns the
+    gradient and its ``(rows, values)``."""
+    columns = np.tile(np.arange(16)[::-1], 2).astype(np.int32)
+    data = np.random.default_rng(6).normal(size=32).astype(np.float32)
+    counts = np.zeros(shape[0], np.int64)
+    counts[[3, 10]] = 15, 17
+    indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    values = np.zeros((2, 16), np.float32)
+    np.add.at(values, (np.repeat([0, 1], [15, 17]), columns), data)
+    return sp.csr_matrix((data, columns, indptr), shape=shape), np.array([3, 10]), values
+
+
+@pytest.mark.parametrize("kind", ["whole rows", "rows of 15 and 17"])
+def test_csr_rewritten_during_the_step_is_not_seen_whole_rows_or_not(kind):
+    # As below, for the two ways a CSR matrix is read.
+    shape = (64, 16)
+    if kind == "whole rows":
+        grad, rows, values = _csr_of_whole_rows(np.float32, shape, np.arange(16)[::-1])
+    else:
+        grad, rows, values = _csr_of_rows_of_15_and_17(shape)
+
+    def learning_rate():
+        grad.indices[:] = 10 ** 6
+        grad.data[:] = np.nan
+        return 0.1
+
+    w, expected = Variable(initial(np.float32, shape)), Variable(initial(np.float32, shape))
+    optimizers.SGD(learning_rate).apply_gradients([(grad, w)])
+    optimizers.SGD(0.1).apply_gradients([(IndexedSlices(values, rows, shape), expected)])
+    assert_same(w.numpy(), expected.numpy(), "CSR rewritten during the step")
+
+
 def test_csr_rewritten_by_a_callback_during_the_step_is_not_seen():
     # The kernels read private copies of the checked columns and data: a
     # callback that runs after the checks (here the learning rate) and
