@@ -226,3 +226,21 @@ def gradients_alias(list pairs, dict owners):
         if type(grad) is not cnp.ndarray or id(memory_owner(grad)) in owners:
             return True
     return False
+
+
+def array_dtypes(list variables):
+    """The distinct dtypes of the variables' arrays (of `Variable` objects or
+    ndarrays), in order of first appearance; None if one is neither."""
+    cdef list dtypes = []
+    cdef object arr
+    for var in variables:
+        arr = var._value if type(var) is Variable else var
+        if type(arr) is not cnp.ndarray:
+            return None
+        dtype = <object>cnp.PyArray_DESCR(<cnp.ndarray>arr)
+        for known in dtypes:
+            if known is dtype:
+                break
+        else:
+            dtypes.append(dtype)
+    return dtypes

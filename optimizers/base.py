@@ -982,10 +982,15 @@ class Optimizer:
 
     def _prepare(self, var_list):
         """Compute per-dtype coefficients once for this step."""
-        dtypes = {compute_dtype(d) for d in {as_array(v).dtype for v in var_list}}
+        dtypes = _checks.array_dtypes(var_list)
+        if dtypes is None:
+            dtypes = {as_array(v).dtype for v in var_list}
+        if len(dtypes) == 1:
+            dtypes = [compute_dtype(d) for d in dtypes]
+        else:
+            dtypes = sorted({compute_dtype(d) for d in dtypes}, key=lambda dtype: dtype.itemsize)
         apply_state = {}
-        for dtype in (dtypes if len(dtypes) == 1 else
-                      sorted(dtypes, key=lambda dtype: dtype.itemsize)):
+        for dtype in dtypes:
             apply_state[(DEVICE, dtype)] = {}
             self._prepare_local(DEVICE, dtype, apply_state)
         return apply_state

@@ -174,3 +174,13 @@ def test_gradients_that_may_alias_are_left_to_the_full_check():
     assert gradients_alias([(IndexedSlices(slot._value[:2], np.array([0, 1])), variables[0])],
                            owners)
     assert gradients_alias([("not an array", variables[0])], owners)
+
+
+def test_array_dtypes_in_order_of_first_appearance():
+    from optimizers._kernels.checks import array_dtypes
+    a, b = _var(dtype=np.float64), _var(dtype=np.float16)
+    bare = np.zeros(2, np.float32)
+    assert array_dtypes([a, b, _var(dtype=np.float64), bare]) == [
+        np.dtype(np.float64), np.dtype(np.float16), np.dtype(np.float32)]
+    assert array_dtypes([a, "not an array"]) is None
+    assert array_dtypes([]) == []
