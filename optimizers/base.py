@@ -841,6 +841,8 @@ class Optimizer:
         slot of one variable in turn with ``_slot_order = "variable"``.
         """
         names = self._slot_list()
+        if not names:
+            return
         slots = [slot for slot in self._declared_slots if slot.name in names]
         if self._slot_order == "variable":
             pairs = [(var, slot) for var in var_list for slot in slots]
