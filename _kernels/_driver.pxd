@@ -31,26 +31,58 @@ cdef struct Tables:
 
 cdef struct GradientRows:
     # Where the gradient row of the k-th given row comes from: row k of a
-    # dense ``(n, width)`` block, or the stored entries of a CSR matrix row,
-    # summed into a zeroed per-thread row of ``scratch`` in storage order.
-    const void* block          # the dense block, or NULL for CSR
+    # dense ``(n, width)`` block; the stored entries of a CSR matrix row,
+    # summed into a zeroed per-thread row of ``scratch`` in storage order; or
+    # the value rows of a row given several times (linked duplicates), summed
+    # into a per-thread row of ``scratch`` from zero in input order.
+    const void* block          # the dense block, or NULL
     const void* starts         # CSR: entries of the k-th row are starts[k]:starts[k + 1]
     const void* columns        # CSR column of each entry (same type)
     const void* data           # CSR entries (the variable's dtype)
-    void* scratch              # CSR: one row of `width` per thread
+    const int* first           # linked: position of the k-th row's first value row
+    const int* next            # linked: position of the next value row of the same row, or -1
+    const void* values         # linked: the ``(len(indices), width)`` value rows
+    void* scratch              # CSR and linked: one row of `width` per thread
 
 
 cdef inline object read_gradient(GradientRows* src, object values, floating[:, ::1] var,
                                  const index_t[::1] rows, int n_threads):
     """Fill ``src`` from ``values``: a C-contiguous ``(len(rows), width)``
-    array, or an object with ``starts``, ``indices`` and ``data`` arrays (a
+    array; an object with ``starts``, ``indices`` and ``data`` arrays (a
     checked CSR matrix whose rows ``rows`` are read, with ``starts`` of the
-    rows' integer type and ``data`` of the variable's dtype).  Returns what
-    must stay alive while ``src`` is used."""
+    rows' integer type and ``data`` of the variable's dtype); or an object
+    with ``first``, ``next`` and ``values`` (linked duplicates: ``values`` a
+    C-contiguous block of the variable's dtype with one row per given index,
+    ``first[k]`` the position of row ``rows[k]``'s first value row and
+    ``next[p]`` that of the value row after position ``p`` of the same row,
+    -1 after the last).  Returns what must stay alive while ``src`` is used.
+
+    Linked positions are trusted (they come from `dedup.link_repeats`): only
+    the array sizes are checked here."""
     cdef const floating[:, ::1] block
     cdef const index_t[::1] starts, columns
     cdef const floating[::1] data
-    src.block = src.starts = src.columns = src.data = src.scratch = NULL
+    cdef const int[::1] first, following
+    src.block = src.starts = src.columns = src.data = src.values = src.scratch = NULL
+    src.first = src.next = NULL
+    if hasattr(values, "first"):
+        first = values.first
+        following = values.next
+        block = values.values
+        if first.shape[0] != rows.shape[0]:
+            raise ValueError("first must have len(rows) entries")
+        if block.shape[0] != following.shape[0] or block.shape[1] != var.shape[1]:
+            raise ValueError("values must have shape (len(next), var.shape[1])")
+        if block.shape[0] < rows.shape[0]:
+            raise ValueError("values must have at least len(rows) rows")
+        scratch = bytearray((n_threads if n_threads > 1 else 1) * var.shape[1]
+                            * sizeof(floating))
+        if rows.shape[0] and block.shape[1]:
+            src.first = &first[0]
+            src.next = &following[0]
+            src.values = &block[0, 0]
+        src.scratch = PyByteArray_AS_STRING(scratch)
+        return (values, scratch)
     if not hasattr(values, "starts"):
         block = values
         if block.shape[0] != rows.shape[0] or block.shape[1] != var.shape[1]:
@@ -71,6 +103,26 @@ cdef inline object read_gradient(GradientRows* src, object values, floating[:, :
     return (values, scratch)
 
 
+cdef inline const floating* linked_row(const GradientRows* src, Py_ssize_t k,
+                                       Py_ssize_t width, floating* buf) noexcept nogil:
+    """The sum, from zero and in input order, of the value rows linked to
+    the k-th given row, written to ``buf`` (what `dedup_rows` computes)."""
+    cdef const floating* values = <const floating*>src.values
+    cdef const floating* v
+    cdef Py_ssize_t j
+    cdef int p = src.first[k]
+    v = values + p * width
+    for j in range(width):
+        buf[j] = <floating>0 + v[j]
+    p = src.next[p]
+    while p >= 0:
+        v = values + p * width
+        for j in range(width):
+            buf[j] = buf[j] + v[j]
+        p = src.next[p]
+    return buf
+
+
 cdef inline const floating* gradient_row(const GradientRows* src, Py_ssize_t k,
                                          Py_ssize_t row, Py_ssize_t width, floating* scratch,
                                          int part, const index_t* starts) noexcept nogil:
@@ -84,6 +136,8 @@ cdef inline const floating* gradient_row(const GradientRows* src, Py_ssize_t k,
     if src.block != NULL:
         return <const floating*>src.block + k * width
     buf = scratch + (part if part >= 0 else omp_get_thread_num()) * width
+    if src.first != NULL:
+        return linked_row(src, k, width, buf)
     columns = <const index_t*>src.columns
     data = <const floating*>src.data
     memset(buf, 0, width * sizeof(floating))
