@@ -18,6 +18,8 @@ cdef enum:
     # runs of untouched rows go through one vectorised loop, small enough to
     # share the table evenly between threads.
     SWEEP_ELEMENTS = 4096
+    # Rows per unit of work of `update_rows`.
+    ROWS_PER_CHUNK = 64
 
 
 cdef struct Tables:
@@ -179,10 +181,16 @@ cdef inline void update_rows(void (*rule)(floating**, const floating*, Py_ssize_
                              const Tables* t, const index_t* rows, Py_ssize_t n,
                              const GradientRows* src, const void* c,
                              int n_threads) noexcept nogil:
-    """``rule`` on each row ``rows[k]`` (unique) with its gradient row from ``src``."""
+    """``rule`` on each row ``rows[k]`` (unique) with its gradient row from ``src``.
+
+    Threads take chunks of `ROWS_PER_CHUNK` rows as they finish the last:
+    rows cost more or less (a row given many times sums all its value rows,
+    and such rows come first), and a thread slowed down by another process
+    takes fewer chunks."""
     cdef Py_ssize_t k
     cdef floating* scratch = <floating*>src.scratch
-    for k in prange(n, num_threads=team(n_threads), schedule="static"):
+    for k in prange(n, num_threads=team(n_threads), schedule="dynamic",
+                    chunksize=ROWS_PER_CHUNK):
         if k + PREFETCH_ROWS < n:
             prefetch_row(t, rows[k + PREFETCH_ROWS], sizeof(floating))
         apply_row(rule, t, rows[k],
