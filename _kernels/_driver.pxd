@@ -20,6 +20,7 @@ cdef enum:
     SWEEP_ELEMENTS = 4096
     # Rows per unit of work of `update_rows`.
     ROWS_PER_CHUNK = 64
+    CACHE_LINE = 64                   # bytes
 
 
 cdef struct Tables:
@@ -44,7 +45,8 @@ cdef struct GradientRows:
     const int* first           # linked: position of the k-th row's first value row
     const int* next            # linked: position of the next value row of the same row, or -1
     const void* values         # linked: the ``(len(indices), width)`` value rows
-    void* scratch              # CSR and linked: one row of `width` per thread
+    void* scratch              # CSR and linked: one row of `width` per thread,
+    Py_ssize_t scratch_stride  # ``scratch_stride`` elements apart (whole cache lines)
 
 
 cdef inline object read_gradient(GradientRows* src, object values, floating[:, ::1] var,
@@ -67,6 +69,7 @@ cdef inline object read_gradient(GradientRows* src, object values, floating[:, :
     cdef const int[::1] first, following
     src.block = src.starts = src.columns = src.data = src.values = src.scratch = NULL
     src.first = src.next = NULL
+    src.scratch_stride = 0
     if hasattr(values, "first"):
         first = values.first
         following = values.next
@@ -77,13 +80,11 @@ cdef inline object read_gradient(GradientRows* src, object values, floating[:, :
             raise ValueError("values must have shape (len(next), var.shape[1])")
         if block.shape[0] < rows.shape[0]:
             raise ValueError("values must have at least len(rows) rows")
-        scratch = bytearray((n_threads if n_threads > 1 else 1) * var.shape[1]
-                            * sizeof(floating))
+        scratch = thread_rows(src, n_threads, var.shape[1], sizeof(floating))
         if rows.shape[0] and block.shape[1]:
             src.first = &first[0]
             src.next = &following[0]
             src.values = &block[0, 0]
-        src.scratch = PyByteArray_AS_STRING(scratch)
         return (values, scratch)
     if not hasattr(values, "starts"):
         block = values
@@ -95,14 +96,28 @@ cdef inline object read_gradient(GradientRows* src, object values, floating[:, :
     starts = values.starts
     columns = values.indices
     data = values.data
-    scratch = bytearray((n_threads if n_threads > 1 else 1) * var.shape[1] * sizeof(floating))
     if starts.shape[0] != rows.shape[0] + 1:
         raise ValueError("starts must have len(rows) + 1 entries")
+    scratch = thread_rows(src, n_threads, var.shape[1], sizeof(floating))
     src.starts = &starts[0]
     src.columns = &columns[0] if columns.shape[0] else NULL
     src.data = &data[0] if data.shape[0] else NULL
-    src.scratch = PyByteArray_AS_STRING(scratch)
     return (values, scratch)
+
+
+cdef inline object thread_rows(GradientRows* src, int n_threads, Py_ssize_t width,
+                               Py_ssize_t itemsize):
+    """Point ``src.scratch`` at one row of ``width`` elements per thread, each
+    starting on its own cache line (threads writing rows that share a line
+    would pass it back and forth at every store); returns the owner."""
+    cdef Py_ssize_t line = CACHE_LINE, n = n_threads if n_threads > 1 else 1
+    cdef Py_ssize_t stride = (width * itemsize + line - 1) // line * line
+    cdef char* base
+    owner = bytearray(n * stride + line)
+    base = PyByteArray_AS_STRING(owner)
+    src.scratch = base + (line - <Py_ssize_t>(<size_t>base % line)) % line
+    src.scratch_stride = stride // itemsize
+    return owner
 
 
 cdef inline const floating* linked_row(const GradientRows* src, Py_ssize_t k,
@@ -113,15 +128,21 @@ cdef inline const floating* linked_row(const GradientRows* src, Py_ssize_t k,
     cdef const floating* v
     cdef Py_ssize_t j
     cdef int p = src.first[k]
+    cdef int q = src.next[p]
+    if q >= 0:                  # the chain's rows are far apart: ask for the next early
+        prefetch_bytes(values + q * width, width * sizeof(floating))
     v = values + p * width
     for j in range(width):
         buf[j] = <floating>0 + v[j]
-    p = src.next[p]
+    p = q
     while p >= 0:
+        q = src.next[p]
+        if q >= 0:
+            prefetch_bytes(values + q * width, width * sizeof(floating))
         v = values + p * width
         for j in range(width):
             buf[j] = buf[j] + v[j]
-        p = src.next[p]
+        p = q
     return buf
 
 
@@ -137,7 +158,7 @@ cdef inline const floating* gradient_row(const GradientRows* src, Py_ssize_t k,
     cdef index_t e
     if src.block != NULL:
         return <const floating*>src.block + k * width
-    buf = scratch + (part if part >= 0 else omp_get_thread_num()) * width
+    buf = scratch + (part if part >= 0 else omp_get_thread_num()) * src.scratch_stride
     if src.first != NULL:
         return linked_row(src, k, width, buf)
     columns = <const index_t*>src.columns
