@@ -18,6 +18,9 @@ cdef enum:
     # runs of untouched rows go through one vectorised loop, small enough to
     # share the table evenly between threads.
     SWEEP_ELEMENTS = 4096
+    # Rows per unit of work of `update_rows`.
+    ROWS_PER_CHUNK = 64
+    CACHE_LINE = 64                   # bytes
 
 
 cdef struct Tables:
@@ -31,26 +34,58 @@ cdef struct Tables:
 
 cdef struct GradientRows:
     # Where the gradient row of the k-th given row comes from: row k of a
-    # dense ``(n, width)`` block, or the stored entries of a CSR matrix row,
-    # summed into a zeroed per-thread row of ``scratch`` in storage order.
-    const void* block          # the dense block, or NULL for CSR
+    # dense ``(n, width)`` block; the stored entries of a CSR matrix row,
+    # summed into a zeroed per-thread row of ``scratch`` in storage order; or
+    # the value rows of a row given several times (linked duplicates), summed
+    # into a per-thread row of ``scratch`` from zero in input order.
+    const void* block          # the dense block, or NULL
     const void* starts         # CSR: entries of the k-th row are starts[k]:starts[k + 1]
     const void* columns        # CSR column of each entry (same type)
     const void* data           # CSR entries (the variable's dtype)
-    void* scratch              # CSR: one row of `width` per thread
+    const int* first           # linked: position of the k-th row's first value row
+    const int* next            # linked: position of the next value row of the same row, or -1
+    const void* values         # linked: the ``(len(indices), width)`` value rows
+    void* scratch              # CSR and linked: one row of `width` per thread,
+    Py_ssize_t scratch_stride  # ``scratch_stride`` elements apart (whole cache lines)
 
 
 cdef inline object read_gradient(GradientRows* src, object values, floating[:, ::1] var,
                                  const index_t[::1] rows, int n_threads):
     """Fill ``src`` from ``values``: a C-contiguous ``(len(rows), width)``
-    array, or an object with ``starts``, ``indices`` and ``data`` arrays (a
+    array; an object with ``starts``, ``indices`` and ``data`` arrays (a
     checked CSR matrix whose rows ``rows`` are read, with ``starts`` of the
-    rows' integer type and ``data`` of the variable's dtype).  Returns what
-    must stay alive while ``src`` is used."""
+    rows' integer type and ``data`` of the variable's dtype); or an object
+    with ``first``, ``next`` and ``values`` (linked duplicates: ``values`` a
+    C-contiguous block of the variable's dtype with one row per given index,
+    ``first[k]`` the position of row ``rows[k]``'s first value row and
+    ``next[p]`` that of the value row after position ``p`` of the same row,
+    -1 after the last).  Returns what must stay alive while ``src`` is used.
+
+    Linked positions are trusted (they come from `dedup.link_repeats`): only
+    the array sizes are checked here."""
     cdef const floating[:, ::1] block
     cdef const index_t[::1] starts, columns
     cdef const floating[::1] data
-    src.block = src.starts = src.columns = src.data = src.scratch = NULL
+    cdef const int[::1] first, following
+    src.block = src.starts = src.columns = src.data = src.values = src.scratch = NULL
+    src.first = src.next = NULL
+    src.scratch_stride = 0
+    if hasattr(values, "first"):
+        first = values.first
+        following = values.next
+        block = values.values
+        if first.shape[0] != rows.shape[0]:
+            raise ValueError("first must have len(rows) entries")
+        if block.shape[0] != following.shape[0] or block.shape[1] != var.shape[1]:
+            raise ValueError("values must have shape (len(next), var.shape[1])")
+        if block.shape[0] < rows.shape[0]:
+            raise ValueError("values must have at least len(rows) rows")
+        scratch = thread_rows(src, n_threads, var.shape[1], sizeof(floating))
+        if rows.shape[0] and block.shape[1]:
+            src.first = &first[0]
+            src.next = &following[0]
+            src.values = &block[0, 0]
+        return (values, scratch)
     if not hasattr(values, "starts"):
         block = values
         if block.shape[0] != rows.shape[0] or block.shape[1] != var.shape[1]:
@@ -61,14 +96,54 @@ cdef inline object read_gradient(GradientRows* src, object values, floating[:, :
     starts = values.starts
     columns = values.indices
     data = values.data
-    scratch = bytearray((n_threads if n_threads > 1 else 1) * var.shape[1] * sizeof(floating))
     if starts.shape[0] != rows.shape[0] + 1:
         raise ValueError("starts must have len(rows) + 1 entries")
+    scratch = thread_rows(src, n_threads, var.shape[1], sizeof(floating))
     src.starts = &starts[0]
     src.columns = &columns[0] if columns.shape[0] else NULL
     src.data = &data[0] if data.shape[0] else NULL
-    src.scratch = PyByteArray_AS_STRING(scratch)
     return (values, scratch)
+
+
+cdef inline object thread_rows(GradientRows* src, int n_threads, Py_ssize_t width,
+                               Py_ssize_t itemsize):
+    """Point ``src.scratch`` at one row of ``width`` elements per thread, each
+    starting on its own cache line (threads writing rows that share a line
+    would pass it back and forth at every store); returns the owner."""
+    cdef Py_ssize_t line = CACHE_LINE, n = n_threads if n_threads > 1 else 1
+    cdef Py_ssize_t stride = (width * itemsize + line - 1) // line * line
+    cdef char* base
+    owner = bytearray(n * stride + line)
+    base = PyByteArray_AS_STRING(owner)
+    src.scratch = base + (line - <Py_ssize_t>(<size_t>base % line)) % line
+    src.scratch_stride = stride // itemsize
+    return owner
+
+
+cdef inline const floating* linked_row(const GradientRows* src, Py_ssize_t k,
+                                       Py_ssize_t width, floating* buf) noexcept nogil:
+    """The sum, from zero and in input order, of the value rows linked to
+    the k-th given row, written to ``buf`` (what `dedup_rows` computes)."""
+    cdef const floating* values = <const floating*>src.values
+    cdef const floating* v
+    cdef Py_ssize_t j
+    cdef int p = src.first[k]
+    cdef int q = src.next[p]
+    if q >= 0:                  # the chain's rows are far apart: ask for the next early
+        prefetch_bytes(values + q * width, width * sizeof(floating))
+    v = values + p * width
+    for j in range(width):
+        buf[j] = <floating>0 + v[j]
+    p = q
+    while p >= 0:
+        q = src.next[p]
+        if q >= 0:
+            prefetch_bytes(values + q * width, width * sizeof(floating))
+        v = values + p * width
+        for j in range(width):
+            buf[j] = buf[j] + v[j]
+        p = q
+    return buf
 
 
 cdef inline const floating* gradient_row(const GradientRows* src, Py_ssize_t k,
@@ -83,7 +158,9 @@ cdef inline const floating* gradient_row(const GradientRows* src, Py_ssize_t k,
     cdef index_t e
     if src.block != NULL:
         return <const floating*>src.block + k * width
-    buf = scratch + (part if part >= 0 else omp_get_thread_num()) * width
+    buf = scratch + (part if part >= 0 else omp_get_thread_num()) * src.scratch_stride
+    if src.first != NULL:
+        return linked_row(src, k, width, buf)
     columns = <const index_t*>src.columns
     data = <const floating*>src.data
     memset(buf, 0, width * sizeof(floating))
@@ -125,10 +202,16 @@ cdef inline void update_rows(void (*rule)(floating**, const floating*, Py_ssize_
                              const Tables* t, const index_t* rows, Py_ssize_t n,
                              const GradientRows* src, const void* c,
                              int n_threads) noexcept nogil:
-    """``rule`` on each row ``rows[k]`` (unique) with its gradient row from ``src``."""
+    """``rule`` on each row ``rows[k]`` (unique) with its gradient row from ``src``.
+
+    Threads take chunks of `ROWS_PER_CHUNK` rows as they finish the last:
+    rows cost more or less (a row given many times sums all its value rows,
+    and such rows come first), and a thread slowed down by another process
+    takes fewer chunks."""
     cdef Py_ssize_t k
     cdef floating* scratch = <floating*>src.scratch
-    for k in prange(n, num_threads=team(n_threads), schedule="static"):
+    for k in prange(n, num_threads=team(n_threads), schedule="dynamic",
+                    chunksize=ROWS_PER_CHUNK):
         if k + PREFETCH_ROWS < n:
             prefetch_row(t, rows[k + PREFETCH_ROWS], sizeof(floating))
         apply_row(rule, t, rows[k],

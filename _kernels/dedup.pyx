@@ -59,6 +59,52 @@ def dedup_rows(const index_t[::1] indices, const floating[:, ::1] values,
     return unique_arr[:n_unique], summed_arr
 
 
+def link_repeats(const index_t[::1] indices, int[::1] row_position):
+    """Link the repeats of each index, for a kernel to sum them itself.
+
+    Returns ``(unique, first, next)``: the distinct indices in order of
+    first occurrence (int64); for each, the position in ``indices`` of its
+    first occurrence (int32); and for each position ``p`` of ``indices``, the
+    next position holding the same index, or -1 after the last (int32).  A
+    kernel summing the value rows ``first[k], next[first[k]], ...`` from zero
+    gets, bit for bit, the k-th row of `dedup_rows`'s sums.  One pass over
+    ``indices``; the values are not read.
+
+    Preconditions (checked by the caller): ``0 <= indices[k] <
+    len(row_position)``; ``len(indices) < 2**31``; every entry of
+    ``row_position`` (int32) is -1.  ``row_position`` is scratch that maps a
+    row to the last position seen holding it; it is reset to -1 before
+    returning, so one array serves every call.
+    """
+    cdef Py_ssize_t n = indices.shape[0]
+    cdef Py_ssize_t k, n_unique = 0
+    cdef long long row
+    cdef int last
+    unique_arr = np.empty(n, dtype=np.int64)
+    first_arr = np.empty(n, dtype=np.int32)
+    next_arr = np.empty(n, dtype=np.int32)
+    cdef long long[::1] unique = unique_arr
+    cdef int[::1] first = first_arr
+    cdef int[::1] following = next_arr
+    with nogil:
+        for k in range(n):
+            if k + 4 * PREFETCH_ROWS < n:
+                prefetch_bytes(&row_position[indices[k + 4 * PREFETCH_ROWS]], 1)
+            row = indices[k]
+            last = row_position[row]
+            if last < 0:
+                unique[n_unique] = row
+                first[n_unique] = <int>k
+                n_unique += 1
+            else:
+                following[last] = <int>k
+            following[k] = -1
+            row_position[row] = <int>k
+        for k in range(n_unique):
+            row_position[unique[k]] = -1
+    return unique_arr[:n_unique], first_arr[:n_unique], next_arr
+
+
 # ``indptr`` is scanned CHECK_ROWS rows at a time.  A block is first
 # checked by one loop that only ORs comparisons together (no branch, no early
 # exit, so the compiler makes vector instructions of it, SSE2 included); in a

@@ -199,7 +199,9 @@ def _sparse_rule(cls):
 @functools.lru_cache(maxsize=None)
 def _csr_declaration(cls):
     """Whether the sparse update of ``cls`` takes a `CSRRows` for its values
-    (``_sparse_rows_read_csr``, declared by the class that defines it)."""
+    (``_sparse_rows_read_csr``, declared by the class that defines it).  Such
+    a rule hands its values to a kernel that reads them through
+    `_driver.read_gradient`, so it takes a `LinkedRows` as well."""
     for klass in cls.__mro__:
         own = vars(klass)
         if any(name in own for name in _SPARSE_UPDATE):
@@ -1183,6 +1185,21 @@ class Optimizer:
             return grad.indices, values
         return self._row_positions.dedup(values, grad.indices, shape[0] if shape else 1)
 
+    def _repeats_summed(self, grad, arr, linked):
+        """``(rows, values)`` for a sparse rule, repeats summed: `_summed_rows`,
+        or with ``linked`` (the rule's kernel reads `CSRRows`, and so any
+        gradient-row object of `_driver.read_gradient`) and float32 or float64
+        values, `LinkedRows`: the repeats are only linked here and the kernel
+        sums them as it updates each row, with the same bits."""
+        if linked and not grad._unique:
+            values = as_rows(grad.values, len(grad.indices))
+            if (values.dtype == arr.dtype and arr.dtype.kind == "f" and arr.dtype.itemsize >= 4
+                    and values.flags.c_contiguous):
+                rows = self._row_positions.links(values, grad.indices,
+                                                 arr.shape[0] if arr.shape else 1)
+                return rows.rows, rows
+        return self._summed_rows(grad, arr.shape)
+
     def _accumulated_mean(self, grad, var):
         """``(grad + accumulated) / k`` for the update call: an ndarray if any
         gradient of the window was dense, else an `IndexedSlices` of the rows."""
@@ -1578,7 +1595,7 @@ class Optimizer:
                 # A CSR gradient nothing has read: the kernel reads its rows directly.
                 indices, values = csr.rows, csr
             elif self._sparse_sums_repeats():
-                indices, values = self._summed_rows(grad, arr.shape)
+                indices, values = self._repeats_summed(grad, arr, _csr_declaration(type(self)))
             else:
                 indices, values = grad.indices, as_rows(grad.values, len(grad.indices))
             c = apply_state[(DEVICE, compute_dtype(arr.dtype))]

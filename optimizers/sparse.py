@@ -9,7 +9,7 @@ import numpy as np
 import scipy.sparse
 
 from ._kernels.dedup import (MalformedCSR, csr_columns, csr_gather, csr_row_block, csr_rows,
-                             csr_values, dedup_rows, first_index_out_of_range)
+                             csr_values, dedup_rows, first_index_out_of_range, link_repeats)
 
 __all__ = ["IndexedSlices", "GradientIndexError", "is_sparse", "check_indexed_slices", "from_scipy", "as_rows",
            "RowPositionMap"]
@@ -395,15 +395,48 @@ def to_indexed_slices(grad, var, name):
     return IndexedSlices._checked(values, indices, var.shape)
 
 
+class LinkedRows:
+    """Values with repeated indices, as the kernels read them: each distinct
+    row's value rows linked in input order, summed by the kernel as it
+    updates the row.
+
+    ``rows`` are the distinct indices (first-seen order), ``values`` the
+    ``(len(indices), width)`` block as given (the variable's dtype,
+    C-contiguous), ``first[k]`` the position of ``rows[k]``'s first value
+    row and ``next[p]`` the position of the value row after ``p`` of the
+    same index (-1 after the last); see `link_repeats`.  The sums are those
+    of `dedup_rows`, bit for bit, and no block of them is written.
+    """
+
+    __slots__ = ("rows", "first", "next", "values", "width")
+
+    def __init__(self, rows, first, next, values):
+        self.rows, self.first, self.next, self.values = rows, first, next, values
+        self.width = values.shape[1]
+
+    @property
+    def size(self):
+        """Elements of the summed block these rows stand for."""
+        return len(self.rows) * self.width
+
+
 class RowPositionMap:
     """Scratch ``row -> position`` map for O(batch) duplicate summing.
 
     One int32 array, all -1 between calls, grown to the largest row count
-    seen; `dedup_rows` resets the entries it used before returning.
+    seen; `dedup_rows` and `link_repeats` reset the entries they used before
+    returning.
     """
 
     def __init__(self):
         self._map = np.empty(0, dtype=np.int32)
+
+    def links(self, values, indices, n_rows):
+        """`LinkedRows` of ``values`` (2-D, C-contiguous, float32 or float64)
+        at ``indices`` (in ``[0, n_rows)``)."""
+        if len(self._map) < n_rows:
+            self._map = np.full(n_rows, -1, dtype=np.int32)
+        return LinkedRows(*link_repeats(indices, self._map), values)
 
     def dedup(self, values, indices, n_rows):
         """Return ``(unique_indices, summed_values)``; see `dedup_rows`.

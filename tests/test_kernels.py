@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from optimizers._kernels.dedup import (MalformedCSR, csr_columns, csr_gather, csr_row_block,
-                                      csr_rows, csr_values, dedup_rows)
+                                      csr_rows, csr_values, dedup_rows, link_repeats)
 from optimizers._kernels.sgd import sgd_momentum_rows, sgd_scatter_rows
 
 
@@ -38,6 +38,30 @@ def test_dedup_rows_empty(dtype):
     unique, summed = dedup_rows(np.empty(0, np.int64), np.empty((0, 4), dtype),
                                 np.full(3, -1, np.int32))
     assert unique.shape == (0,) and summed.shape == (0, 4)
+
+
+@pytest.mark.parametrize("index_dtype", [np.int32, np.int64])
+def test_link_repeats_chains_each_row_in_input_order(index_dtype):
+    rng = np.random.default_rng(1)
+    indices = rng.integers(0, 9, 40).astype(index_dtype)
+    row_position = np.full(9, -1, np.int32)
+    unique, first, following = link_repeats(indices, row_position)
+    ref_unique, _ = _fold(indices.tolist(), np.zeros((40, 1)))
+    np.testing.assert_array_equal(unique, ref_unique)
+    assert unique.dtype == np.int64 and first.dtype == following.dtype == np.int32
+    assert len(first) == len(unique) and len(following) == len(indices)
+    for row, p in zip(unique, first):
+        chain = []
+        while p >= 0:
+            chain.append(p)
+            p = following[p]
+        assert chain == np.flatnonzero(indices == row).tolist()
+    assert (row_position == -1).all()
+
+
+def test_link_repeats_empty():
+    unique, first, following = link_repeats(np.empty(0, np.int64), np.full(3, -1, np.int32))
+    assert unique.shape == first.shape == following.shape == (0,)
 
 
 def touched_rows(indptr, indices, data, n_cols):
@@ -284,6 +308,51 @@ def test_kernels_give_the_same_bits_for_any_thread_count(dtype, threads):
         results.append([unique, summed, var, accum, plain])
     for a, b in zip(*results):
         assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_kernels_sum_linked_repeats_with_the_bits_of_dedup_rows(dtype, threads):
+    # Value rows linked by `link_repeats` are summed by the kernel from zero,
+    # in input order: the same bits as the block `dedup_rows` builds, whatever
+    # the thread count.  -0.0 values: 0 + -0.0 is +0.0, as in the block.
+    from optimizers.sparse import LinkedRows
+    # Rows 50 to 99 are given once: with -0.0 in the variable and the
+    # accumulator, a -0.0 gradient taken as it is would change their sign.
+    rng = np.random.default_rng(6)
+    indices = np.concatenate([np.full(50, 3), rng.integers(0, 50, 400), np.arange(50, 100)])
+    values = (rng.normal(size=(len(indices), 6))
+              * 10.0 ** rng.integers(-6, 6, (len(indices), 1))).astype(dtype)
+    values[::7, 2] = -0.0
+    c = dict(lr_t=dtype.type(0.1), momentum=dtype.type(0.9))
+    var, accum = rng.normal(size=(2, 100, 6)).astype(dtype)
+    var[:, 2] = accum[:, 2] = -0.0
+    results = []
+    for linked in (False, True):
+        row_position = np.full(100, -1, np.int32)
+        if linked:
+            unique, first, following = link_repeats(indices, row_position)
+            g = LinkedRows(unique, first, following, values)
+        else:
+            unique, g = dedup_rows(indices, values, row_position)
+        w, a = var.copy(), accum.copy()
+        sgd_momentum_rows(w, a, unique, g, c, False, threads)
+        results.append([w, a])
+    for x, y in zip(*results):
+        assert x.tobytes() == y.tobytes()
+
+
+def test_linked_repeats_of_the_wrong_size_are_refused(dtype):
+    from optimizers.sparse import LinkedRows
+    indices = np.array([1, 2, 1])
+    unique, first, following = link_repeats(indices, np.full(4, -1, np.int32))
+    var, accum = np.zeros((2, 4, 3), dtype)
+    c = dict(lr_t=dtype.type(0.1), momentum=dtype.type(0.9))
+    for g, match in [(LinkedRows(unique, first[:1], following, np.ones((3, 3), dtype)), "first"),
+                     (LinkedRows(unique, first, following, np.ones((2, 3), dtype)), "values"),
+                     (LinkedRows(unique, first, following, np.ones((3, 2), dtype)), "values")]:
+        with pytest.raises(ValueError, match=match):
+            sgd_momentum_rows(var, accum, unique, g, c, False)
+    assert not var.any() and not accum.any()
 
 
 def test_thread_settings():

@@ -625,6 +625,75 @@ def test_results_do_not_depend_on_the_thread_count(rule, dtype):
             assert_same(y, x, "with more threads")
 
 
+def _repeated_indices(pattern, n_rows, rng):
+    """Indices of a batch with repeats in one of several patterns."""
+    if pattern == "one row":                      # one chain through the whole batch
+        return np.full(3000, n_rows // 3)
+    if pattern == "alternating":                  # two chains, interleaved
+        return np.tile([5, n_rows - 2], 1500)
+    if pattern == "round robin":                  # every row three times, far apart
+        return np.tile(rng.permutation(n_rows), 3)
+    if pattern == "long chains":                  # a few rows very often, most once
+        ids = np.minimum(rng.zipf(1.3, 6000), n_rows) - 1
+        return rng.permutation(n_rows)[ids]
+    return rng.permutation(n_rows)                # no repeats (not known to be unique)
+
+
+REPEAT_PATTERNS = ("no repeats", "long chains", "one row", "alternating", "round robin")
+
+
+@pytest.mark.skipif(not openmp_enabled(), reason="built without OpenMP: kernels use one thread")
+@by_rule
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_repeats_summed_by_the_kernel_match_the_summed_block(rule, dtype, n_threads,
+                                                             monkeypatch):
+    # Repeated rows are only linked, and the kernel sums each row's values
+    # from zero in input order as it updates the row: the bits of the block
+    # of summed rows, on one thread and on two (every kernel's parallel
+    # branch runs, whatever the number of distinct rows), and no summed
+    # block is built.  One step of each pattern of repeats.
+    shape = (2048, 16)
+    rng = np.random.default_rng(8)
+    var = initial(dtype, shape)
+    var[:, 3] = -0.0
+    monkeypatch.setattr(optimizers.threads, "PARALLEL_MIN_ELEMENTS", 0)
+
+    def summed_block(*args):
+        raise AssertionError("a block of summed rows was built")
+
+    def summed_path(self, grad, arr, linked):
+        return self._summed_rows(grad, arr.shape)
+
+    warm_up = initial(dtype, shape, seed=2)
+    warm_up[:, 3] = 0                             # (column 3 of the variable may stay -0.0)
+    runs = []
+    for linked in (False, True):
+        w, opt = Variable(var), rule.make()
+        opt.apply_gradients([(warm_up, w)])
+        runs.append((w, opt, linked))
+    try:
+        optimizers.set_num_threads(n_threads)
+        assert threads_for(shape[1]) == n_threads
+        for pattern in REPEAT_PATTERNS:
+            indices = _repeated_indices(pattern, shape[0], rng)
+            values = (rng.normal(size=(len(indices), shape[1]))
+                      * 10.0 ** rng.integers(-5, 5, (len(indices), 1))).astype(dtype)
+            values[::5, 3] = -0.0                 # 0 + -0.0 is +0.0 in the block too
+            results = []
+            for w, opt, linked in runs:
+                with monkeypatch.context() as m:
+                    if linked:
+                        m.setattr(optimizers.sparse, "dedup_rows", summed_block)
+                    else:
+                        m.setattr(optimizers.base.Optimizer, "_repeats_summed", summed_path)
+                    opt.apply_gradients([(IndexedSlices(values, indices, shape), w)])
+                results.append(state(opt, w))
+            for x, y in zip(*results):
+                assert_same(y, x, f"repeats ({pattern}) summed by the kernel vs the summed block")
+    finally:
+        optimizers.set_num_threads(None)
+
+
 @by_rule
 def test_float16_is_computed_in_float32_and_rounded_once_a_step(rule):
     var = initial(np.float16)
