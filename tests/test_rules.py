@@ -367,6 +367,19 @@ def test_csr_is_read_by_the_kernel_with_the_bits_of_its_rows(rule, dtype, n_thre
     # every kernel's parallel branch runs).
     shape = (8192, 16)
     grad, rows, values = _csr_with_repeated_columns(dtype, shape)
+
+    def block(self):
+        raise AssertionError("the CSR rows were copied into a block")
+    _assert_csr_steps_as_rows(rule, dtype, n_threads, shape, grad, rows, values,
+                              lambda: monkeypatch.setattr(optimizers.sparse.CSRRows, "block",
+                                                          block),
+                              monkeypatch, "CSR read by the kernel vs IndexedSlices of its rows")
+
+
+def _assert_csr_steps_as_rows(rule, dtype, n_threads, shape, grad, rows, values, forbid,
+                              monkeypatch, what):
+    """Two steps with the CSR ``grad`` (``forbid()`` patching away the path it
+    must not take) give the bits of two steps with its rows as IndexedSlices."""
     assert len(rows) * shape[1] >= PARALLEL_MIN_ELEMENTS
     var, warm_up = initial(dtype, shape), initial(dtype, shape, seed=2)
     results = []
@@ -376,9 +389,7 @@ def test_csr_is_read_by_the_kernel_with_the_bits_of_its_rows(rule, dtype, n_thre
             w, opt = Variable(var), rule.make()
             opt.apply_gradients([(warm_up, w)])
             if g is grad:
-                def block(self):
-                    raise AssertionError("the CSR rows were copied into a block")
-                monkeypatch.setattr(optimizers.sparse.CSRRows, "block", block)
+                forbid()
             opt.apply_gradients([(g, w)])
             opt.apply_gradients([(g, w)])
             monkeypatch.undo()
@@ -386,7 +397,7 @@ def test_csr_is_read_by_the_kernel_with_the_bits_of_its_rows(rule, dtype, n_thre
     finally:
         optimizers.set_num_threads(None)
     for x, y in zip(*results):
-        assert_same(y, x, "CSR read by the kernel vs IndexedSlices of its rows")
+        assert_same(y, x, what)
 
 
 @by_rule
@@ -440,26 +451,12 @@ def test_csr_of_whole_rows_is_read_as_the_block_of_its_rows(rule, dtype, n_threa
     shape = (4608, 16)
     order = np.random.default_rng(0).permutation(16)
     grad, rows, values = _csr_of_whole_rows(dtype, shape, order, density=0.5)
-    assert len(rows) * shape[1] >= PARALLEL_MIN_ELEMENTS
-    var, warm_up = initial(dtype, shape), initial(dtype, shape, seed=2)
-    results = []
-    try:
-        optimizers.set_num_threads(n_threads)
-        for g in (IndexedSlices(values, rows, shape), grad):
-            w, opt = Variable(var), rule.make()
-            opt.apply_gradients([(warm_up, w)])
-            if g is grad:
-                def csr_rows(*args):
-                    raise AssertionError("whole rows read one entry at a time")
-                monkeypatch.setattr(optimizers.sparse, "CSRRows", csr_rows)
-            opt.apply_gradients([(g, w)])
-            opt.apply_gradients([(g, w)])
-            monkeypatch.undo()
-            results.append(state(opt, w))
-    finally:
-        optimizers.set_num_threads(None)
-    for x, y in zip(*results):
-        assert_same(y, x, "CSR of whole rows vs IndexedSlices of its rows")
+
+    def csr_rows(*args):
+        raise AssertionError("whole rows read one entry at a time")
+    _assert_csr_steps_as_rows(rule, dtype, n_threads, shape, grad, rows, values,
+                              lambda: monkeypatch.setattr(optimizers.sparse, "CSRRows", csr_rows),
+                              monkeypatch, "CSR of whole rows vs IndexedSlices of its rows")
 
 
 def test_csr_of_a_product_with_a_dense_matrix_equals_indexed_slices_of_its_rows():
