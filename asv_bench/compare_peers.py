@@ -37,10 +37,9 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchmarks.common import (OPTIMIZERS, create_slots, csr_step, dense_step,  # noqa: E402
-                               make_optimizer, sparse_step)
+from benchmarks.common import (OPTIMIZERS, SPARSE_WORKLOADS, create_slots,  # noqa: E402
+                               csr_step, dense_step, make_optimizer, sparse_step)
 
-SPARSE = ("S1", "S2", "C1")
 # slots per optimizer and whether TF's sparse step sweeps the whole table
 # (slots kept per row, as RowwiseAdagrad's accumulator, are left out: one number a row)
 SLOTS = {"sgd": 0, "momentum": 1, "adagrad": 1, "rowwise_adagrad": 0, "adam": 2,
@@ -77,7 +76,7 @@ def copy_bandwidth():
 
 def inputs(workload):
     """Return (kind, our variables, our gradients) for a workload."""
-    if workload in ("S1", "S2"):
+    if workload in SPARSE_WORKLOADS:
         var, grad = sparse_step(workload)
         return "slices", [var], [grad]
     if workload == "C1":
@@ -90,7 +89,7 @@ def inputs(workload):
 def floor_ms(workload, name, variables, grads, bandwidth):
     """Bytes a step must move (var + slots read and written, gradient read)."""
     arrays = 1 + SLOTS[name]
-    if workload in ("S1", "S2"):
+    if workload in SPARSE_WORKLOADS:
         rows = variables[0].shape[0] if name in WHOLE_TABLE else len(np.unique(grads[0].indices))
         moved = rows * variables[0].shape[1] * 4 * arrays * 2 + grads[0].values.nbytes
     elif workload == "C1":

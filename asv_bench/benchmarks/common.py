@@ -2,6 +2,7 @@
 
 S1  embedding, 1,000,000 x 64 float32, 16,384 Zipf-distributed indices a step
 S2  small embedding, 100,000 x 32 float32, 1,024 uniform indices
+O1  one row of a 1,000 x 8 float32 table (the cost of a call)
 D1  one dense variable of 10,000,000 float32 elements
 D2  100 (64, 64) + 100 (64,) dense float32 variables
 C1  CSR gradient on a (2**20, 16) float32 weight matrix: a 512-row batch with
@@ -39,6 +40,8 @@ OPTIMIZERS = {
 SPARSE_WORKLOADS = {
     "S1": dict(rows=1_000_000, width=64, batch=16_384, zipf=True),
     "S2": dict(rows=100_000, width=32, batch=1_024, zipf=False),
+    # (a call's fixed cost: timed by compare_peers.py; asv has overhead.py)
+    "O1": dict(rows=1_000, width=8, batch=1, zipf=False),
 }
 
 
