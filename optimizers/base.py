@@ -1191,6 +1191,10 @@ class Optimizer:
         gradient-row object of `_driver.read_gradient`) and float32 or float64
         values, `LinkedRows`: the repeats are only linked here and the kernel
         sums them as it updates each row, with the same bits."""
+        if len(grad.indices) == 1 and not grad._unique:
+            # One row: its sum is 0 + values (a -0.0 becomes +0.0, as when summed).
+            values = as_rows(grad.values, 1)
+            return grad.indices, values + values.dtype.type(0)
         if linked and not grad._unique:
             values = as_rows(grad.values, len(grad.indices))
             if (values.dtype == arr.dtype and arr.dtype.kind == "f" and arr.dtype.itemsize >= 4

@@ -184,3 +184,23 @@ def test_array_dtypes_in_order_of_first_appearance():
         np.dtype(np.float64), np.dtype(np.float16), np.dtype(np.float32)]
     assert array_dtypes([a, "not an array"]) is None
     assert array_dtypes([]) == []
+
+
+@pytest.mark.parametrize("make", [lambda: SGD(0.1, momentum=0.9), lambda: __import__(
+    "optimizers").Adagrad(0.1), lambda: __import__("optimizers").Ftrl(0.1)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_index_is_summed_from_zero(make, dtype):
+    # A lone index takes a short path; its row is still 0 + values, as a
+    # sum of repeats gives it (-0.0 counts as +0.0).
+    values = np.array([[-0.0, 1.5, -0.0, np.nan]], dtype)
+    results = []
+    for g in (IndexedSlices(values, np.array([2])),
+              IndexedSlices(np.vstack([values, np.zeros_like(values)]), np.array([2, 2]))):
+        w, opt = _var((5, 4), dtype), make()
+        opt.build([w])
+        for slot in opt.weights[1:]:       # -0.0 - (-0.0) is +0.0, -0.0 - (+0.0) is -0.0
+            slot.assign(np.full(slot.shape, -0.0, dtype))
+        opt.apply_gradients([(g, w)])
+        results.append([w.numpy()] + [s.numpy() for s in opt.weights[1:]])
+    for a, b in zip(*results):
+        assert a.tobytes() == b.tobytes()
