@@ -1099,20 +1099,17 @@ class Optimizer:
                 raise
             # Commit: every check has passed and no user code runs from here.
             averaged = self._ema_catch_up(pairs) if self.use_ema else ()
-            small = {} if _packs_dense(type(self)) else None
+            blocks = {} if _packs_dense(type(self)) else None
             for grad, var in pairs:
                 if id(var) in staged:
                     self._write_back(var, *staged[id(var)])
-                elif (small is not None and type(grad) is np.ndarray
-                      and grad.size <= PACK_MAX_ELEMENTS and grad.dtype != np.float16):
-                    small.setdefault(grad.dtype, []).append((grad, var))
+                elif (blocks is not None and type(grad) is np.ndarray
+                      and grad.size <= BLOCK and grad.dtype != np.float16):
+                    blocks.setdefault(grad.dtype, []).append((grad, var))
                 else:
                     self._apply_one(grad, var, apply_state)
-            for dtype, group in (small or {}).items():
-                if len(group) == 1:                 # (the base class's dense update)
-                    self._resource_apply_dense(*group[0], apply_state)
-                else:
-                    self._apply_dense_packed(group, apply_state[(DEVICE, dtype)])
+            if blocks:
+                self._apply_dense_blocks(blocks, apply_state)
             if accumulating:
                 self._reset_accumulators()
             for var, rows in averaged:
@@ -1535,6 +1532,24 @@ class Optimizer:
                 f"The constraint of variable '{var_name(var)}' returned shape {result.shape}; "
                 f"expected {arr.shape}.")
         return result
+
+    def _apply_dense_blocks(self, groups, apply_state):
+        """Dense steps of variables of at most `BLOCK` elements (``groups``:
+        dtype -> ``[(gradient, variable)]``), for a class whose dense update is
+        the base class's: what `_resource_apply_dense` does on one block, one
+        `_dense_block` call a variable, or one for several small variables
+        packed together."""
+        names = self._dense_slots()
+        for dtype, group in groups.items():
+            c = apply_state[(DEVICE, dtype)]
+            if len(group) > 1:
+                c = block_constants(c)
+                small = [pair for pair in group if pair[0].size <= PACK_MAX_ELEMENTS]
+                if len(small) > 1:
+                    self._apply_dense_packed(small, c)
+                    group = [pair for pair in group if pair[0].size > PACK_MAX_ELEMENTS]
+            for grad, var in group:
+                self._dense_block(c, grad.reshape(-1), *self._flat(var, *names))
 
     def _apply_dense_packed(self, pairs, c):
         """Dense steps of small variables of one dtype, through `_dense_block`
