@@ -244,3 +244,14 @@ def array_dtypes(list variables):
         else:
             dtypes.append(dtype)
     return dtypes
+
+
+def weight_values(list weights):
+    """``[(array, value)]`` for each weight's array: its scalar if 0-d, else a
+    copy (what `Optimizer._undo` writes back)."""
+    cdef list out = []
+    cdef cnp.ndarray arr
+    for weight in weights:
+        arr = weight._value
+        out.append((arr, arr[()] if cnp.PyArray_NDIM(arr) == 0 else arr.copy()))
+    return out

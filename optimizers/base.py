@@ -182,6 +182,19 @@ def _packs_dense(cls):
             and cls._dense_block is not Optimizer._dense_block)
 
 
+@functools.lru_cache(maxsize=None)
+def _checks_steps(cls):
+    """Whether ``cls`` overrides the `Optimizer._check_step` hook."""
+    return cls._check_step is not Optimizer._check_step
+
+
+@functools.lru_cache(maxsize=None)
+def _creates_own_slots(cls):
+    """Whether ``cls`` overrides `Optimizer._create_slots` (the base class's
+    creates the declared slots only)."""
+    return cls._create_slots is not Optimizer._create_slots
+
+
 _SPARSE_UPDATE = ("_resource_apply_sparse", "_resource_apply_sparse_duplicate_indices",
                   "_sparse_rows")
 
@@ -608,8 +621,10 @@ class Optimizer:
         if type(value) is Variable and dtype is not None:
             # The common case: a number held in a float32 variable (a real
             # scalar, checked when it was set), cast as TensorFlow casts it.
-            raw, dtype = value._value, compute_dtype(dtype)
-            return raw[()] if raw.dtype is dtype else dtype.type(raw)
+            raw = value._value
+            if raw.dtype is dtype:
+                return raw[()]
+            return compute_dtype(dtype).type(raw)
         if isinstance(value, schedules.LearningRateSchedule):
             return value
         source = "value"
@@ -806,9 +821,10 @@ class Optimizer:
         # Variables and slots keep their arrays for life, so the views are
         # made once.  Only variables with slots are cached: the optimizer
         # already keeps those alive, so their ids cannot be reused.
-        shape = (lambda a: a.reshape(-1)) if flat else as_rows
         if not slot_names:
-            return [shape(as_array(var))]
+            arr = as_array(var)
+            return [arr.reshape(-1) if flat else as_rows(arr)]
+        shape = (lambda a: a.reshape(-1)) if flat else as_rows
         key = (id(var), slot_names, flat)
         cache = self.__dict__.setdefault("_view_cache", {})
         hit = cache.get(key)
@@ -885,11 +901,12 @@ class Optimizer:
             self._create_hypers()
         # ``_create_slots`` is idempotent; variables that have slots are skipped
         # (creation order among the new ones is unchanged).
-        new = _checks.variables_without_slots(var_list, self._slot_owners)
-        if new is None:
-            new = [v for v in var_list if self._slot_key(v) is None]
-        if new:
-            self._create_slots(new)
+        if self._declared_slot_list or _creates_own_slots(type(self)):
+            new = _checks.variables_without_slots(var_list, self._slot_owners)
+            if new is None:
+                new = [v for v in var_list if self._slot_key(v) is None]
+            if new:
+                self._create_slots(new)
         if self.use_ema:
             for var in var_list:
                 self.add_slot(var, "average", initializer=as_array(var))
@@ -967,7 +984,9 @@ class Optimizer:
     # Coefficients
     def _decayed_lr(self, var_dtype):
         """Learning rate of this step in ``var_dtype``: schedule, then legacy decay."""
-        dtype = compute_dtype(var_dtype)
+        dtype = _COMPUTE_DTYPES.get(var_dtype)
+        if dtype is None:
+            dtype = compute_dtype(var_dtype)
         lr = self._get_hyper("learning_rate", dtype)
         if type(lr) is dtype.type and not self._initial_decay > 0.0:
             return lr                                # a number: the common case
@@ -990,7 +1009,8 @@ class Optimizer:
         if dtypes is None:
             dtypes = {as_array(v).dtype for v in var_list}
         if len(dtypes) == 1:
-            dtypes = [compute_dtype(d) for d in dtypes]
+            dtype, = dtypes
+            dtypes = (compute_dtype(dtype),)
         else:
             dtypes = sorted({compute_dtype(d) for d in dtypes}, key=lambda dtype: dtype.itemsize)
         apply_state = {}
@@ -1071,7 +1091,8 @@ class Optimizer:
             try:
                 if plain is None:
                     self._check_complex(pairs)      # (plain pairs are real)
-                self._check_step(pairs)
+                if _checks_steps(type(self)):
+                    self._check_step(pairs)
                 self._create_all_weights(var_list)
                 if not pairs:
                     return self.iterations
@@ -1354,8 +1375,7 @@ class Optimizer:
         """
         return (self.__dict__.copy(), self._hyper.copy(),
                 len(self._weights), len(self._own_weights), len(self._slot_names),
-                [(w._value, w._value[()] if w._value.ndim == 0 else w._value.copy())
-                 for w in self._own_weights])
+                _checks.weight_values(self._own_weights))
 
     def _undo(self, mark):
         """Put the optimizer back as it was at `_mark` (a failed step)."""
@@ -1549,7 +1569,10 @@ class Optimizer:
                     self._apply_dense_packed(small, c)
                     group = [pair for pair in group if pair[0].size > PACK_MAX_ELEMENTS]
             for grad, var in group:
-                self._dense_block(c, grad.reshape(-1), *self._flat(var, *names))
+                if names:
+                    self._dense_block(c, grad.reshape(-1), *self._flat(var, *names))
+                else:
+                    self._dense_block(c, grad.reshape(-1), as_array(var).reshape(-1))
 
     def _apply_dense_packed(self, pairs, c):
         """Dense steps of small variables of one dtype, through `_dense_block`
