@@ -66,9 +66,9 @@ CPU_LEVELS = [
     ("x86-64-v4", "_x86_64_v4", ["-march=x86-64-v4"]),
 ]
 # Built for the baseline only: the CPU probe (it decides which level is loaded),
-# the checks of a step's pairs, the OpenMP report, and the C library's scalar
-# functions.
-BASELINE_ONLY = {"_cpu", "checks", "parallel", "libm"}
+# the checks of a step's pairs, the copies of dense packing, the OpenMP report,
+# and the C library's scalar functions.
+BASELINE_ONLY = {"_cpu", "checks", "packing", "parallel", "libm"}
 
 
 def _build_levels():

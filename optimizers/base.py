@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _complex, _declare, clip, schedules
 from . import threads as _threads
-from ._kernels import checks as _checks
+from ._kernels import checks as _checks, packing as _packing
 from ._config import plain_configs_in_subclasses, returns_plain
 from ._registry import register
 from ._dense import BLOCK, Scratch, block_constants, run_blocks
@@ -823,8 +823,8 @@ class Optimizer:
         # already keeps those alive, so their ids cannot be reused.
         if not slot_names:
             arr = as_array(var)
-            return [arr.reshape(-1) if flat else as_rows(arr)]
-        shape = (lambda a: a.reshape(-1)) if flat else as_rows
+            return [arr.ravel() if flat else as_rows(arr)]
+        shape = (lambda a: a.ravel()) if flat else as_rows
         key = (id(var), slot_names, flat)
         cache = self.__dict__.setdefault("_view_cache", {})
         hit = cache.get(key)
@@ -1570,32 +1570,32 @@ class Optimizer:
                     group = [pair for pair in group if pair[0].size > PACK_MAX_ELEMENTS]
             for grad, var in group:
                 if names:
-                    self._dense_block(c, grad.reshape(-1), *self._flat(var, *names))
+                    self._dense_block(c, grad.ravel(), *self._flat(var, *names))
                 else:
-                    self._dense_block(c, grad.reshape(-1), as_array(var).reshape(-1))
+                    self._dense_block(c, grad.ravel(), as_array(var).ravel())
 
     def _apply_dense_packed(self, pairs, c):
         """Dense steps of small variables of one dtype, through `_dense_block`
         on packed copies: up to `BLOCK` elements of gradients, variables and
-        slots are concatenated, updated in one block and copied back."""
+        slots are copied one after another into blocks, updated in one call
+        and copied back."""
         names = self._dense_slots()
+        # (grad, var, *slots) of each variable, flat
+        pieces = [(grad.ravel(), *self._flat(var, *names)) for grad, var in pairs]
+        dtype = pieces[0][1].dtype
         start = 0
-        while start < len(pairs):
+        while start < len(pieces):
             stop, total = start, 0
-            while stop < len(pairs) and total + pairs[stop][0].size <= BLOCK:
-                total += pairs[stop][0].size
+            while stop < len(pieces) and total + pieces[stop][0].size <= BLOCK:
+                total += pieces[stop][0].size
                 stop += 1
-            chunk = pairs[start:stop]
-            views = [self._flat(var, *names) for _, var in chunk]
-            g = np.concatenate([grad.reshape(-1) for grad, _ in chunk])
-            packed = [np.concatenate([v[k] for v in views]) for k in range(len(names) + 1)]
-            self._dense_block(c, g, *packed)
-            for k, buffer in enumerate(packed):
-                offset = 0
-                for v in views:
-                    n = v[k].size
-                    v[k][...] = buffer[offset:offset + n]
-                    offset += n
+            chunk = pieces[start:stop]
+            packed = [np.empty(total, dtype) for _ in range(len(names) + 2)]
+            for k, block in enumerate(packed):
+                _packing.pack(chunk, k, block)
+            self._dense_block(c, *packed)
+            for k in range(1, len(packed)):
+                _packing.unpack(packed[k], chunk, k)
             start = stop
 
     def _apply_one(self, grad, var, apply_state):
@@ -1727,7 +1727,7 @@ class Optimizer:
         """
         c = self._coefficients(handle, apply_state)
         w, *slots = self._flat(handle, *self._dense_slots())
-        g = grad.reshape(-1)
+        g = grad.ravel()
         if w.size <= BLOCK:
             self._dense_block(c, g, w, *slots)
             return

@@ -78,3 +78,44 @@ def test_mixed_dtypes_constraints_and_float16_in_one_step():
     optimizers.SGD(0.5).apply_gradients(list(zip(grads, [a, b, c, d, e])))
     for v, want in ((a, 0.5), (b, 0.5), (c, 0.8), (d, 0.5), (e, 0.5)):
         np.testing.assert_array_equal(v.numpy(), np.full(4, want, v.dtype))
+
+
+def test_pack_and_unpack_copy_pieces_in_order():
+    from optimizers._kernels.packing import pack, unpack
+    pieces = [(np.arange(3.0), np.full(3, -1.0)), (np.arange(4.0) + 10, np.full(4, -2.0))]
+    block = np.zeros(8)
+    assert pack(pieces, 0, block) == 7
+    np.testing.assert_array_equal(block, [0, 1, 2, 10, 11, 12, 13, 0])
+    unpack(np.arange(7.0) * 2, pieces, 1)
+    np.testing.assert_array_equal(pieces[0][1], [0, 2, 4])
+    np.testing.assert_array_equal(pieces[1][1], [6, 8, 10, 12])
+
+
+@pytest.mark.parametrize("fault", ["strided", "dtype", "swapped", "read-only", "list",
+                                   "short block", "read-only block"])
+def test_pack_and_unpack_refuse_what_memcpy_cannot_copy(fault):
+    # The bad piece comes second: nothing at all is copied (the first piece neither).
+    from optimizers._kernels.packing import pack, unpack
+    first, piece, block = np.ones(2), np.ones(4), np.zeros(8)
+    if fault == "strided":
+        piece = np.ones(8)[::2]
+    elif fault == "dtype":
+        piece = np.ones(4, np.float32)
+    elif fault == "swapped":
+        piece = np.ones(4, ">f8")
+    elif fault == "read-only":
+        piece.flags.writeable = False
+    elif fault == "list":
+        piece = [1.0] * 4
+    elif fault == "short block":
+        block = np.zeros(5)
+    else:
+        block.flags.writeable = False
+    if fault != "read-only":            # (pack only reads its pieces)
+        with pytest.raises(ValueError):
+            pack([(first,), (piece,)], 0, block)
+        assert not block.any()
+    if fault != "read-only block":      # (unpack only reads the block)
+        with pytest.raises(ValueError):
+            unpack(block, [(first,), (piece,)], 0)
+        assert first.all()
