@@ -82,20 +82,27 @@ def run_blocks(update, c, g, w, slots, n_threads):
         raise errors[0]
 
 
+class _Buffers(threading.local):
+    def __init__(self):
+        self.by_dtype = {}          # dtype -> list of BLOCK-element buffers
+
+
 class Scratch:
     """A few ``BLOCK``-element buffers per dtype and thread, allocated once
     and reused."""
 
     def __init__(self):
-        self._local = threading.local()
+        self._local = _Buffers()
 
     def get(self, dtype, n, count=1):
         """Return ``count`` scratch arrays of ``n <= BLOCK`` elements of ``dtype``."""
-        buffers = self._local.__dict__.setdefault("buffers", {})
+        buffers = self._local.by_dtype
         bufs = buffers.get(dtype)
         if bufs is None or len(bufs) < count:
             bufs = [np.empty(BLOCK, dtype) for _ in range(max(count, len(bufs or ())))]
             buffers[np.dtype(dtype)] = bufs
         if count == 1:
             return (bufs[0][:n],)
+        if count == 2:
+            return bufs[0][:n], bufs[1][:n]
         return [b[:n] for b in bufs[:count]]

@@ -1097,7 +1097,8 @@ class Optimizer:
                 if not pairs:
                     return self.iterations
                 owners = self._check_layouts(var_list)
-                pairs = self._unalias(pairs, owners)
+                if _checks.gradients_alias(pairs, owners):
+                    pairs = self._unalias(pairs, owners)
                 if accumulating:
                     if (self._call_count() + 1) % self._accumulation:
                         # Commit: add to the accumulators, count the call.
@@ -1455,8 +1456,6 @@ class Optimizer:
         that is a view of an array the step writes (AdamW given the variable
         itself) must not see the update.
         """
-        if not _checks.gradients_alias(pairs, owners):
-            return pairs
         out = None
         for i, (grad, var) in enumerate(pairs):
             if type(grad) is IndexedSlices:
@@ -1572,7 +1571,8 @@ class Optimizer:
                 if names:
                     self._dense_block(c, grad.ravel(), *self._flat(var, *names))
                 else:
-                    self._dense_block(c, grad.ravel(), as_array(var).ravel())
+                    arr = var._value if type(var) is Variable else as_array(var)
+                    self._dense_block(c, grad.ravel(), arr.ravel())
 
     def _apply_dense_packed(self, pairs, c):
         """Dense steps of small variables of one dtype, through `_dense_block`
