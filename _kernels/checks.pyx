@@ -155,12 +155,12 @@ def plain_pairs(list items, dict owners):
 cdef object MISSING = object()
 
 
-cdef object memory_owner(object array):
+cpdef object memory_owner(cnp.ndarray array):
     """The ndarray that owns ``array``'s memory (``array`` if it owns it)."""
-    cdef PyObject* base = cnp.PyArray_BASE(<cnp.ndarray>array)
+    cdef PyObject* base = cnp.PyArray_BASE(array)
     while base != NULL and isinstance(<object>base, cnp.ndarray):
-        array = <object>base
-        base = cnp.PyArray_BASE(<cnp.ndarray>array)
+        array = <cnp.ndarray>base
+        base = cnp.PyArray_BASE(array)
     return array
 
 

@@ -94,13 +94,6 @@ def _var_key(var):
     return var._uid if isinstance(var, Variable) else id(var)
 
 
-def _base_array(array):
-    """The ndarray that owns ``array``'s memory (``array`` itself if it owns it)."""
-    while isinstance(array.base, np.ndarray):
-        array = array.base
-    return array
-
-
 def _note(exc, message):
     """Add ``message`` to an exception from user code (Python >= 3.11)."""
     if hasattr(exc, "add_note"):
@@ -1424,7 +1417,7 @@ class Optimizer:
         for var in var_list:
             key = self._slot_key(var)           # adopts, or refuses a copy
             arr = var._value if type(var) is Variable else var
-            owner = id(arr if arr.base is None else _base_array(arr))
+            owner = id(arr if arr.base is None else _checks.memory_owner(arr))
             other = owners.get(owner)
             if other is not None and np.may_share_memory(arr, as_array(other)):
                 raise ValueError(
@@ -1462,12 +1455,12 @@ class Optimizer:
                 # (indices are always a private copy: see `check_indices`; so are
                 # the rows of a CSR matrix while ``values`` is unbuilt, None)
                 values = grad._values
-                if values is None or id(_base_array(values)) not in owners:
+                if values is None or id(_checks.memory_owner(values)) not in owners:
                     continue
                 copy = IndexedSlices(values.copy(), grad.indices, grad.dense_shape)
                 copy._unique = grad._unique
                 grad = copy
-            elif id(grad if grad.base is None else _base_array(grad)) in owners:
+            elif id(grad if grad.base is None else _checks.memory_owner(grad)) in owners:
                 grad = grad.copy()
             else:
                 continue
