@@ -100,7 +100,7 @@ class Adadelta(Optimizer):
         np.add(acc_upd, t, out=acc_upd)
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
-    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows or linked repeats
 
     def _sparse_rows(self, c, var, rows, g):
         w, acc, acc_upd = self._rows(var, "accum_grad", "accum_var")

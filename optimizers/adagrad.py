@@ -97,7 +97,7 @@ class Adagrad(Optimizer):
         np.subtract(w, t, out=w)
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
-    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows or linked repeats
 
     def _sparse_rows(self, c, var, rows, g):
         w, acc = self._rows(var, "accumulator")

@@ -152,7 +152,7 @@ class Adam(Optimizer):
         np.divide(t, u, out=t)
         np.subtract(w, t, out=w)
 
-    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows or linked repeats
 
     def _sparse_rows(self, c, var, rows, g):
         w, m, v, *vhat = self._rows(var, *self._slot_list())

@@ -110,7 +110,7 @@ class AdamW(Adam):
         coef["lr_weight_decay"] = coef["lr_t"] * var_dtype.type(self._weight_decay)
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
-    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows or linked repeats
 
     def _sparse_rows(self, c, var, rows, g):
         w, m, v, *vhat = self._rows(var, *self._slot_list())

@@ -78,7 +78,7 @@ class LazyAdam(Adam):
         self._init_declared(locals())
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
-    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows or linked repeats
 
     def _sparse_rows(self, c, var, rows, g):
         w, m, v = self._rows(var, "m", "v")

@@ -157,7 +157,7 @@ class Nadam(Optimizer):
         np.divide(p, u, out=p)
         np.subtract(w, p, out=w)
 
-    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows or linked repeats
 
     def _sparse_rows(self, c, var, rows, g):
         w, m, v = self._rows(var, "m", "v")

@@ -108,7 +108,7 @@ class PartialRowwiseAdam(Optimizer):
             partial_rowwise_adam_all(w, m, v, g, c, threads_for(w.size))
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
-    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows or linked repeats
 
     def _sparse_rows(self, c, var, rows, g):
         w, m, v = self._row_views(var)

@@ -161,7 +161,7 @@ class RMSprop(Optimizer):
         # (and `mg`) decay over the whole table.
         return bool(self._momentum)
 
-    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows or linked repeats
 
     def _sparse_rows(self, c, var, rows, g):
         w, rms, *rest = self._rows(var, *self._slot_list())

@@ -90,7 +90,7 @@ class RowwiseAdagrad(Adagrad):
             rowwise_adagrad_all(w, acc, g, coef, threads_for(w.size))
 
     _sparse_rows_only = True      # a sparse step reads and writes only its rows
-    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows (`CSRRows`)
+    _sparse_rows_read_csr = True  # `g` may be a CSR gradient's rows or linked repeats
 
     def _sparse_rows(self, c, var, rows, g):
         w = as_rows(as_array(var))
