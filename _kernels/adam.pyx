@@ -24,8 +24,14 @@ cdef struct LazyCoefs:
 
 
 # ---- TensorFlow's whole-table step (tables: var, m, v[, vhat]) ------------
+#
+# Each rule is written once, for Adam and AMSGrad: ``amsgrad`` is a constant
+# in each of the two functions the sweep is given, so the compiler drops the
+# other branch and ``s`` (the second moment the step divides by: ``vhat``, or
+# ``v`` itself) is ``v`` in Adam's.
 
-cdef void adam_untouched(floating** p, Py_ssize_t n, const void* coefs) noexcept nogil:
+cdef inline void untouched_elements(floating** p, Py_ssize_t n, const void* coefs,
+                                    bint amsgrad) noexcept nogil:
     """Elements without a gradient: moments decay, then the variable moves."""
     cdef const WholeTableCoefs* c = <const WholeTableCoefs*>coefs
     cdef floating beta_1 = <floating>c.adam.beta_1, beta_2 = <floating>c.adam.beta_2
@@ -33,31 +39,18 @@ cdef void adam_untouched(floating** p, Py_ssize_t n, const void* coefs) noexcept
     cdef floating* w = p[0]
     cdef floating* m = p[1]
     cdef floating* v = p[2]
+    cdef floating* s = p[3] if amsgrad else p[2]
     cdef Py_ssize_t j
     for j in range(n):
         m[j] = m[j] * beta_1
         v[j] = v[j] * beta_2
-        w[j] = w[j] - (lr * m[j]) / (f_sqrt(v[j]) + epsilon)
+        if amsgrad:
+            s[j] = f_max(s[j], v[j])
+        w[j] = w[j] - (lr * m[j]) / (f_sqrt(s[j]) + epsilon)
 
 
-cdef void amsgrad_untouched(floating** p, Py_ssize_t n, const void* coefs) noexcept nogil:
-    cdef const WholeTableCoefs* c = <const WholeTableCoefs*>coefs
-    cdef floating beta_1 = <floating>c.adam.beta_1, beta_2 = <floating>c.adam.beta_2
-    cdef floating lr = <floating>c.lr_sparse, epsilon = <floating>c.adam.epsilon
-    cdef floating* w = p[0]
-    cdef floating* m = p[1]
-    cdef floating* v = p[2]
-    cdef floating* vhat = p[3]
-    cdef Py_ssize_t j
-    for j in range(n):
-        m[j] = m[j] * beta_1
-        v[j] = v[j] * beta_2
-        vhat[j] = f_max(vhat[j], v[j])
-        w[j] = w[j] - (lr * m[j]) / (f_sqrt(vhat[j]) + epsilon)
-
-
-cdef void adam_touched(floating** p, const floating* g, Py_ssize_t width,
-                       const void* coefs) noexcept nogil:
+cdef inline void touched_row(floating** p, const floating* g, Py_ssize_t width,
+                             const void* coefs, bint amsgrad) noexcept nogil:
     """Elements of a touched row: decay, add the scaled gradient, then move."""
     cdef const WholeTableCoefs* c = <const WholeTableCoefs*>coefs
     cdef floating beta_1 = <floating>c.adam.beta_1, beta_2 = <floating>c.adam.beta_2
@@ -67,30 +60,47 @@ cdef void adam_touched(floating** p, const floating* g, Py_ssize_t width,
     cdef floating* w = p[0]
     cdef floating* m = p[1]
     cdef floating* v = p[2]
+    cdef floating* s = p[3] if amsgrad else p[2]
     cdef Py_ssize_t j
     for j in range(width):
         m[j] = m[j] * beta_1 + g[j] * one_minus_beta_1
         v[j] = v[j] * beta_2 + (g[j] * g[j]) * one_minus_beta_2
-        w[j] = w[j] - (lr * m[j]) / (f_sqrt(v[j]) + epsilon)
+        if amsgrad:
+            s[j] = f_max(s[j], v[j])
+        w[j] = w[j] - (lr * m[j]) / (f_sqrt(s[j]) + epsilon)
+
+
+cdef void adam_untouched(floating** p, Py_ssize_t n, const void* coefs) noexcept nogil:
+    untouched_elements(p, n, coefs, False)
+
+
+cdef void amsgrad_untouched(floating** p, Py_ssize_t n, const void* coefs) noexcept nogil:
+    untouched_elements(p, n, coefs, True)
+
+
+cdef void adam_touched(floating** p, const floating* g, Py_ssize_t width,
+                       const void* coefs) noexcept nogil:
+    touched_row(p, g, width, coefs, False)
 
 
 cdef void amsgrad_touched(floating** p, const floating* g, Py_ssize_t width,
                           const void* coefs) noexcept nogil:
-    cdef const WholeTableCoefs* c = <const WholeTableCoefs*>coefs
-    cdef floating beta_1 = <floating>c.adam.beta_1, beta_2 = <floating>c.adam.beta_2
-    cdef floating one_minus_beta_1 = <floating>c.adam.one_minus_beta_1
-    cdef floating one_minus_beta_2 = <floating>c.adam.one_minus_beta_2
-    cdef floating lr = <floating>c.lr_sparse, epsilon = <floating>c.adam.epsilon
-    cdef floating* w = p[0]
-    cdef floating* m = p[1]
-    cdef floating* v = p[2]
-    cdef floating* vhat = p[3]
-    cdef Py_ssize_t j
-    for j in range(width):
-        m[j] = m[j] * beta_1 + g[j] * one_minus_beta_1
-        v[j] = v[j] * beta_2 + (g[j] * g[j]) * one_minus_beta_2
-        vhat[j] = f_max(vhat[j], v[j])
-        w[j] = w[j] - (lr * m[j]) / (f_sqrt(vhat[j]) + epsilon)
+    touched_row(p, g, width, coefs, True)
+
+
+cdef int add_adam_tables(Tables* t, floating[:, ::1] var, floating[:, ::1] m,
+                         floating[:, ::1] v, object vhat) except -1:
+    """Tables ``var, m, v`` and (amsgrad, when not None) ``vhat``; return their count."""
+    cdef floating[:, ::1] vh
+    t.width = var.shape[1]
+    t.count = 0
+    add_table(t, &var[0, 0], t.width)
+    add_table(t, &m[0, 0], t.width)
+    add_table(t, &v[0, 0], t.width)
+    if vhat is not None:
+        vh = vhat
+        add_table(t, &vh[0, 0], t.width)
+    return t.count
 
 
 def adam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1] v,
@@ -120,26 +130,18 @@ def adam_sparse_whole(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1]
     ``m``, ``v`` (and ``vhat``) have ``var``'s shape;
     ``values.shape == (len(rows), width)``.
     """
-    cdef Py_ssize_t n_rows = var.shape[0], width = var.shape[1], n = rows.shape[0]
-    cdef floating[:, ::1] vh
+    cdef Py_ssize_t n_rows = var.shape[0], n = rows.shape[0]
     cdef WholeTableCoefs wc
     cdef Tables t
     cdef GradientRows src
-    if width == 0 or n_rows == 0:
+    if var.shape[1] == 0 or n_rows == 0:
         return
     wc.adam = c
     wc.lr_sparse = lr_sparse
-    t.width = width
-    t.count = 0
-    add_table(&t, &var[0, 0], width)
-    add_table(&t, &m[0, 0], width)
-    add_table(&t, &v[0, 0], width)
-    if vhat is not None:
-        vh = vhat
-        add_table(&t, &vh[0, 0], width)
+    cdef bint amsgrad = add_adam_tables(&t, var, m, v, vhat) == 4
     keep = read_gradient(&src, values, var, rows, n_threads)
     with nogil:
-        if t.count == 4:
+        if amsgrad:
             sweep_table(amsgrad_touched[floating], amsgrad_untouched[floating], &t, n_rows,
                         &rows[0] if n else NULL, &order[0] if n else NULL, n,
                         &src, &wc, n_threads)
@@ -158,8 +160,8 @@ cdef inline void decay_weights(floating* w, Py_ssize_t width, floating decay) no
             w[j] = w[j] - w[j] * decay
 
 
-cdef void lazy_adam_row(floating** p, const floating* g, Py_ssize_t width,
-                        const void* coefs) noexcept nogil:
+cdef inline void lazy_row(floating** p, const floating* g, Py_ssize_t width,
+                          const void* coefs, bint amsgrad) noexcept nogil:
     cdef const LazyCoefs* c = <const LazyCoefs*>coefs
     cdef floating beta_1 = <floating>c.adam.beta_1, beta_2 = <floating>c.adam.beta_2
     cdef floating one_minus_beta_1 = <floating>c.adam.one_minus_beta_1
@@ -168,32 +170,25 @@ cdef void lazy_adam_row(floating** p, const floating* g, Py_ssize_t width,
     cdef floating* w = p[0]
     cdef floating* m = p[1]
     cdef floating* v = p[2]
+    cdef floating* s = p[3] if amsgrad else p[2]
     cdef Py_ssize_t j
     decay_weights(w, width, <floating>c.weight_decay)
     for j in range(width):
         m[j] = beta_1 * m[j] + one_minus_beta_1 * g[j]
         v[j] = beta_2 * v[j] + one_minus_beta_2 * (g[j] * g[j])
-        w[j] = w[j] - (lr * m[j]) / (f_sqrt(v[j]) + epsilon)
+        if amsgrad:
+            s[j] = f_max(s[j], v[j])
+        w[j] = w[j] - (lr * m[j]) / (f_sqrt(s[j]) + epsilon)
+
+
+cdef void lazy_adam_row(floating** p, const floating* g, Py_ssize_t width,
+                        const void* coefs) noexcept nogil:
+    lazy_row(p, g, width, coefs, False)
 
 
 cdef void lazy_amsgrad_row(floating** p, const floating* g, Py_ssize_t width,
                            const void* coefs) noexcept nogil:
-    cdef const LazyCoefs* c = <const LazyCoefs*>coefs
-    cdef floating beta_1 = <floating>c.adam.beta_1, beta_2 = <floating>c.adam.beta_2
-    cdef floating one_minus_beta_1 = <floating>c.adam.one_minus_beta_1
-    cdef floating one_minus_beta_2 = <floating>c.adam.one_minus_beta_2
-    cdef floating lr = <floating>c.alpha, epsilon = <floating>c.adam.epsilon
-    cdef floating* w = p[0]
-    cdef floating* m = p[1]
-    cdef floating* v = p[2]
-    cdef floating* vhat = p[3]
-    cdef Py_ssize_t j
-    decay_weights(w, width, <floating>c.weight_decay)
-    for j in range(width):
-        m[j] = beta_1 * m[j] + one_minus_beta_1 * g[j]
-        v[j] = beta_2 * v[j] + one_minus_beta_2 * (g[j] * g[j])
-        vhat[j] = f_max(vhat[j], v[j])
-        w[j] = w[j] - (lr * m[j]) / (f_sqrt(vhat[j]) + epsilon)
+    lazy_row(p, g, width, coefs, True)
 
 
 def adam_lazy_rows(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1] v,
@@ -217,27 +212,19 @@ def adam_lazy_rows(floating[:, ::1] var, floating[:, ::1] m, floating[:, ::1] v,
     ``v`` (and ``vhat``) have ``var``'s shape; ``values.shape == (len(rows),
     width)``.
     """
-    cdef Py_ssize_t n = rows.shape[0], width = var.shape[1]
-    cdef floating[:, ::1] vh
+    cdef Py_ssize_t n = rows.shape[0]
     cdef LazyCoefs lc
     cdef Tables t
     cdef GradientRows src
-    if width == 0 or n == 0:
+    if var.shape[1] == 0 or n == 0:
         return
     lc.adam = c
     lc.alpha = alpha
     lc.weight_decay = weight_decay
-    t.width = width
-    t.count = 0
-    add_table(&t, &var[0, 0], width)
-    add_table(&t, &m[0, 0], width)
-    add_table(&t, &v[0, 0], width)
-    if vhat is not None:
-        vh = vhat
-        add_table(&t, &vh[0, 0], width)
+    cdef bint amsgrad = add_adam_tables(&t, var, m, v, vhat) == 4
     keep = read_gradient(&src, values, var, rows, n_threads)
     with nogil:
-        if t.count == 4:
+        if amsgrad:
             update_rows(lazy_amsgrad_row[floating], &t, &rows[0], n, &src, &lc,
                         n_threads)
         else:

@@ -13,55 +13,76 @@ cdef struct RMSpropCoefs:
     double epsilon
 
 
+# Each rule is written once for the plain and the centered variant: ``centered``
+# is a constant in each of the two functions a driver is given, so the
+# compiler drops the other branch.
+
+cdef int add_rmsprop_tables(Tables* t, floating[:, ::1] var, floating[:, ::1] rms,
+                            floating[:, ::1] mom, floating[:, ::1] mg) except -1:
+    """Tables ``var, rms``, then ``mom`` and ``mg`` where not None; return their count."""
+    t.width = var.shape[1]
+    t.count = 0
+    add_table(t, &var[0, 0], t.width)
+    add_table(t, &rms[0, 0], t.width)
+    if mom is not None:
+        add_table(t, &mom[0, 0], t.width)
+    if mg is not None:
+        add_table(t, &mg[0, 0], t.width)
+    return t.count
+
+
 # ---- Without momentum: a whole-table sweep (tables: var, rms[, mg]) --------
 
-cdef void rms_untouched(floating** p, Py_ssize_t n, const void* coefs) noexcept nogil:
-    """Elements without a gradient: the mean square decays."""
+cdef inline void decay_elements(floating** p, Py_ssize_t n, const void* coefs,
+                                bint centered) noexcept nogil:
+    """Elements without a gradient: the mean square (and mean gradient) decay."""
     cdef floating rho = <floating>(<const RMSpropCoefs*>coefs).rho
     cdef floating* s = p[1]
     cdef Py_ssize_t j
     for j in range(n):
         s[j] = s[j] * rho
+    if centered:
+        s = p[2]
+        for j in range(n):
+            s[j] = s[j] * rho
+
+
+cdef inline void sweep_row(floating** p, const floating* g, Py_ssize_t width,
+                           const void* coefs, bint centered) noexcept nogil:
+    cdef const RMSpropCoefs* c = <const RMSpropCoefs*>coefs
+    cdef floating rho = <floating>c.rho, one_minus_rho = <floating>c.one_minus_rho
+    cdef floating neg_lr = <floating>c.neg_lr_t, epsilon = <floating>c.epsilon
+    cdef floating* w = p[0]
+    cdef floating* s = p[1]
+    cdef floating* a = p[2] if centered else NULL
+    cdef floating den
+    cdef Py_ssize_t j
+    for j in range(width):
+        s[j] = s[j] * rho + (g[j] * g[j]) * one_minus_rho
+        if centered:
+            a[j] = a[j] * rho + g[j] * one_minus_rho
+            den = s[j] - a[j] * a[j]
+        else:
+            den = s[j]
+        w[j] = w[j] + (neg_lr * g[j]) / (f_sqrt(den) + epsilon)
+
+
+cdef void rms_untouched(floating** p, Py_ssize_t n, const void* coefs) noexcept nogil:
+    decay_elements(p, n, coefs, False)
 
 
 cdef void rms_centered_untouched(floating** p, Py_ssize_t n, const void* coefs) noexcept nogil:
-    """Elements without a gradient: the mean square and mean gradient decay."""
-    cdef floating rho = <floating>(<const RMSpropCoefs*>coefs).rho
-    cdef floating* s = p[1]
-    cdef floating* a = p[2]
-    cdef Py_ssize_t j
-    for j in range(n):
-        s[j] = s[j] * rho
-    for j in range(n):
-        a[j] = a[j] * rho
+    decay_elements(p, n, coefs, True)
 
 
 cdef void rms_row(floating** p, const floating* g, Py_ssize_t width,
                   const void* coefs) noexcept nogil:
-    cdef const RMSpropCoefs* c = <const RMSpropCoefs*>coefs
-    cdef floating rho = <floating>c.rho, one_minus_rho = <floating>c.one_minus_rho
-    cdef floating neg_lr = <floating>c.neg_lr_t, epsilon = <floating>c.epsilon
-    cdef floating* w = p[0]
-    cdef floating* s = p[1]
-    cdef Py_ssize_t j
-    for j in range(width):
-        s[j] = s[j] * rho + (g[j] * g[j]) * one_minus_rho
-        w[j] = w[j] + (neg_lr * g[j]) / (f_sqrt(s[j]) + epsilon)
+    sweep_row(p, g, width, coefs, False)
 
 
 cdef void rms_centered_row(floating** p, const floating* g, Py_ssize_t width,
                            const void* coefs) noexcept nogil:
-    cdef const RMSpropCoefs* c = <const RMSpropCoefs*>coefs
-    cdef floating rho = <floating>c.rho, one_minus_rho = <floating>c.one_minus_rho
-    cdef floating neg_lr = <floating>c.neg_lr_t, epsilon = <floating>c.epsilon
-    cdef floating* w = p[0]
-    cdef floating* s = p[1]
-    cdef floating* a = p[2]
-    cdef Py_ssize_t j
-    for j in range(width):
-        s[j] = s[j] * rho + (g[j] * g[j]) * one_minus_rho
-        a[j] = a[j] * rho + g[j] * one_minus_rho
-        w[j] = w[j] + (neg_lr * g[j]) / (f_sqrt(s[j] - a[j] * a[j]) + epsilon)
+    sweep_row(p, g, width, coefs, True)
 
 
 def rmsprop_sparse_whole(floating[:, ::1] var, floating[:, ::1] rms, mg,
@@ -77,22 +98,15 @@ def rmsprop_sparse_whole(floating[:, ::1] var, floating[:, ::1] rms, mg,
     given rows only.  ``mg`` is None unless centered; ``order`` sorts
     ``rows`` (see `_driver.sweep_table`).
     """
-    cdef Py_ssize_t n_rows = var.shape[0], width = var.shape[1], n = rows.shape[0]
-    cdef floating[:, ::1] mean_grad
+    cdef Py_ssize_t n_rows = var.shape[0], n = rows.shape[0]
     cdef Tables t
     cdef GradientRows src
-    if width == 0 or n_rows == 0:
+    if var.shape[1] == 0 or n_rows == 0:
         return
-    t.width = width
-    t.count = 0
-    add_table(&t, &var[0, 0], width)
-    add_table(&t, &rms[0, 0], width)
-    if mg is not None:
-        mean_grad = mg
-        add_table(&t, &mean_grad[0, 0], width)
+    cdef bint centered = add_rmsprop_tables[floating](&t, var, rms, None, mg) == 3
     keep = read_gradient(&src, values, var, rows, n_threads)
     with nogil:
-        if t.count == 3:
+        if centered:
             sweep_table(rms_centered_row[floating], rms_centered_untouched[floating], &t,
                         n_rows, &rows[0] if n else NULL, &order[0] if n else NULL, n,
                         &src, &c, n_threads)
@@ -104,8 +118,8 @@ def rmsprop_sparse_whole(floating[:, ::1] var, floating[:, ::1] rms, mg,
 
 # ---- With momentum: the given rows only (tables: var, rms, mom[, mg]) -------
 
-cdef void rms_momentum_row(floating** p, const floating* g, Py_ssize_t width,
-                           const void* coefs) noexcept nogil:
+cdef inline void momentum_row(floating** p, const floating* g, Py_ssize_t width,
+                              const void* coefs, bint centered) noexcept nogil:
     cdef const RMSpropCoefs* c = <const RMSpropCoefs*>coefs
     cdef floating rho = <floating>c.rho, one_minus_rho = <floating>c.one_minus_rho
     cdef floating momentum = <floating>c.momentum, lr = <floating>c.lr_t
@@ -113,31 +127,29 @@ cdef void rms_momentum_row(floating** p, const floating* g, Py_ssize_t width,
     cdef floating* w = p[0]
     cdef floating* s = p[1]
     cdef floating* mom = p[2]
+    cdef floating* a = p[3] if centered else NULL
+    cdef floating den
     cdef Py_ssize_t j
     cdef floating one = 1          # a bare `1 / x` would be computed in double
     for j in range(width):
         s[j] = s[j] * rho + (g[j] * g[j]) * one_minus_rho
-        mom[j] = mom[j] * momentum + ((one / f_sqrt(s[j] + epsilon)) * lr) * g[j]
+        if centered:
+            a[j] = a[j] * rho + g[j] * one_minus_rho
+            den = (s[j] + epsilon) - a[j] * a[j]
+        else:
+            den = s[j] + epsilon
+        mom[j] = mom[j] * momentum + ((one / f_sqrt(den)) * lr) * g[j]
         w[j] = w[j] - mom[j]
+
+
+cdef void rms_momentum_row(floating** p, const floating* g, Py_ssize_t width,
+                           const void* coefs) noexcept nogil:
+    momentum_row(p, g, width, coefs, False)
 
 
 cdef void rms_centered_momentum_row(floating** p, const floating* g, Py_ssize_t width,
                                     const void* coefs) noexcept nogil:
-    cdef const RMSpropCoefs* c = <const RMSpropCoefs*>coefs
-    cdef floating rho = <floating>c.rho, one_minus_rho = <floating>c.one_minus_rho
-    cdef floating momentum = <floating>c.momentum, lr = <floating>c.lr_t
-    cdef floating epsilon = <floating>c.epsilon
-    cdef floating* w = p[0]
-    cdef floating* s = p[1]
-    cdef floating* mom = p[2]
-    cdef floating* a = p[3]
-    cdef Py_ssize_t j
-    cdef floating one = 1
-    for j in range(width):
-        s[j] = s[j] * rho + (g[j] * g[j]) * one_minus_rho
-        a[j] = a[j] * rho + g[j] * one_minus_rho
-        mom[j] = mom[j] * momentum + ((one / f_sqrt((s[j] + epsilon) - a[j] * a[j])) * lr) * g[j]
-        w[j] = w[j] - mom[j]
+    momentum_row(p, g, width, coefs, True)
 
 
 def rmsprop_momentum_rows(floating[:, ::1] var, floating[:, ::1] rms, floating[:, ::1] mom,
@@ -153,23 +165,15 @@ def rmsprop_momentum_rows(floating[:, ::1] var, floating[:, ::1] rms, floating[:
 
     ``mg`` is None unless centered.
     """
-    cdef Py_ssize_t n = rows.shape[0], width = var.shape[1]
-    cdef floating[:, ::1] mean_grad
+    cdef Py_ssize_t n = rows.shape[0]
     cdef Tables t
     cdef GradientRows src
-    if width == 0 or n == 0:
+    if var.shape[1] == 0 or n == 0:
         return
-    t.width = width
-    t.count = 0
-    add_table(&t, &var[0, 0], width)
-    add_table(&t, &rms[0, 0], width)
-    add_table(&t, &mom[0, 0], width)
-    if mg is not None:
-        mean_grad = mg
-        add_table(&t, &mean_grad[0, 0], width)
+    cdef bint centered = add_rmsprop_tables[floating](&t, var, rms, mom, mg) == 4
     keep = read_gradient(&src, values, var, rows, n_threads)
     with nogil:
-        if t.count == 4:
+        if centered:
             update_rows(rms_centered_momentum_row[floating], &t, &rows[0], n, &src,
                         &c, n_threads)
         else:
