@@ -29,6 +29,7 @@ OPTIMIZERS = {
     "nadam": lambda: optimizers.Nadam(0.01),
     "rmsprop": lambda: optimizers.RMSprop(0.01),
     "rmsprop_centered": lambda: optimizers.RMSprop(0.01, momentum=0.5, centered=True),
+    "partial_rowwise_adam": lambda: optimizers.PartialRowwiseAdam(0.01),
 }
 
 KINDS = ("dense", "indexed", "csr", "coo", "csc")

@@ -23,6 +23,7 @@ import optimizers
 from hostile import (CRASH_CASES, KINDS, OPTIMIZERS, SHAPE, gradient, snapshot, trained,
                      variables)
 from optimizers import IndexedSlices, Variable, schedules
+from rules import CLASSES as RULE_CLASSES
 
 HERE = pathlib.Path(__file__).parent
 
@@ -588,3 +589,10 @@ def test_threadpoolctl_limits_apply():
     optimizers.set_num_threads(None)
     with threadpoolctl.threadpool_limits(1, user_api="openmp"):
         assert optimizers.get_num_threads() == 1
+
+
+def test_every_optimizer_class_is_in_the_hostile_table():
+    # A new optimizer gets every hostile case above by being in this table.
+    tabled = {type(make()) for make in OPTIMIZERS.values()}
+    missing = {cls.__name__ for cls in RULE_CLASSES} - {cls.__name__ for cls in tabled}
+    assert not missing, f"add {sorted(missing)} to tests/hostile.py OPTIMIZERS"
