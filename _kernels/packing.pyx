@@ -12,9 +12,10 @@ cnp.import_array()
 
 
 cdef cnp.ndarray contiguous_piece(object array, cnp.ndarray block, bint writable):
-    """``array`` if it is a C-contiguous ndarray of ``block``'s dtype (and
-    writable when asked), else a ValueError."""
-    if type(array) is not cnp.ndarray:
+    """``array`` if it is a C-contiguous ndarray (of any subclass: a bare
+    `numpy.memmap` may be a variable) of ``block``'s dtype (and writable when
+    asked), else a ValueError."""
+    if not isinstance(array, cnp.ndarray):
         raise ValueError(f"expected an ndarray; received {type(array).__name__}")
     cdef cnp.ndarray arr = <cnp.ndarray>array
     if (not cnp.PyArray_IS_C_CONTIGUOUS(arr)

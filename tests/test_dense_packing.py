@@ -119,3 +119,30 @@ def test_pack_and_unpack_refuse_what_memcpy_cannot_copy(fault):
         with pytest.raises(ValueError):
             unpack(block, [(first,), (piece,)], 0)
         assert first.all()
+
+
+@pytest.mark.parametrize("kind", ["memmap", "subclass"])
+def test_bare_array_subclasses_as_variables_are_packed(kind, tmp_path):
+    # A bare ndarray of a subclass (a memmap) is a variable like any other.
+    class Sub(np.ndarray):
+        pass
+
+    def make(values):
+        if kind == "memmap":
+            out = np.memmap(tmp_path / f"v{len(list(tmp_path.iterdir()))}", dtype=np.float32,
+                            mode="w+", shape=values.shape)
+            out[...] = values
+            return out
+        return values.copy().view(Sub)
+
+    rng = np.random.default_rng(0)
+    values = [rng.normal(size=s).astype(np.float32) for s in [(8,), (3, 4), (5,)]]
+    grads = [rng.normal(size=v.shape).astype(np.float32) for v in values]
+    special = [make(v) for v in values]
+    plain = [Variable(v.copy()) for v in values]
+    for variables in (special, plain):
+        opt = optimizers.Adam(0.1)
+        for _ in range(2):
+            opt.apply_gradients(list(zip(grads, variables)))
+    for a, b in zip(special, plain):
+        np.testing.assert_array_equal(np.asarray(a), b.numpy())
