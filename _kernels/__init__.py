@@ -3,7 +3,8 @@
 Each module holds small ``def`` entry points over typed memoryviews.  They do
 no validation: callers in :mod:`optimizers` check shapes, dtypes and index
 ranges first, as each kernel's docstring states.  ``checks`` is where the
-common cases of those checks are compiled (one pass over a step's pairs).
+common cases of those checks are compiled (one pass over a step's pairs);
+``packing`` copies small dense variables into and out of shared blocks.
 
 CPU levels
 ----------
