@@ -977,9 +977,7 @@ class Optimizer:
     # Coefficients
     def _decayed_lr(self, var_dtype):
         """Learning rate of this step in ``var_dtype``: schedule, then legacy decay."""
-        dtype = _COMPUTE_DTYPES.get(var_dtype)
-        if dtype is None:
-            dtype = compute_dtype(var_dtype)
+        dtype = compute_dtype(var_dtype)
         lr = self._get_hyper("learning_rate", dtype)
         if type(lr) is dtype.type and not self._initial_decay > 0.0:
             return lr                                # a number: the common case
@@ -1130,7 +1128,7 @@ class Optimizer:
             for var, rows in averaged:
                 self._ema_step(var, rows)
             self._finish_call()
-            return self._iterations if not self._accumulation else self.iterations
+            return self.iterations
 
     def _finish_call(self):
         """End of a call: the moving averages' overwrite (every
@@ -1558,21 +1556,19 @@ class Optimizer:
                 c = block_constants(c)
                 small = [pair for pair in group if pair[0].size <= PACK_MAX_ELEMENTS]
                 if len(small) > 1:
-                    self._apply_dense_packed(small, c)
+                    self._apply_dense_packed(small, c, names)
                     group = [pair for pair in group if pair[0].size > PACK_MAX_ELEMENTS]
             for grad, var in group:
                 if names:
                     self._dense_block(c, grad.ravel(), *self._flat(var, *names))
-                else:
-                    arr = var._value if type(var) is Variable else as_array(var)
-                    self._dense_block(c, grad.ravel(), arr.ravel())
+                else:                               # (no slots: no view cache to look up)
+                    self._dense_block(c, grad.ravel(), as_array(var).ravel())
 
-    def _apply_dense_packed(self, pairs, c):
+    def _apply_dense_packed(self, pairs, c, names):
         """Dense steps of small variables of one dtype, through `_dense_block`
         on packed copies: up to `BLOCK` elements of gradients, variables and
-        slots are copied one after another into blocks, updated in one call
-        and copied back."""
-        names = self._dense_slots()
+        slots (``names``, from `_dense_slots`) are copied one after another
+        into blocks, updated in one call and copied back."""
         # (grad, var, *slots) of each variable, flat
         pieces = [(grad.ravel(), *self._flat(var, *names)) for grad, var in pairs]
         dtype = pieces[0][1].dtype
