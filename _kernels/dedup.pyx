@@ -176,6 +176,22 @@ cdef inline Py_ssize_t touched_in_block(const index_t* p, Py_ssize_t first, Py_s
     return out
 
 
+cdef inline Py_ssize_t scan_block(const index_t* p, Py_ssize_t b, Py_ssize_t n, index_t nnz,
+                                  index_t* rows, index_t* starts, Py_ssize_t out,
+                                  Py_ssize_t capacity) noexcept nogil:
+    """Check the ``n <= CHECK_ROWS`` rows from row ``b`` (``indptr`` never
+    decreases there and stays within ``nnz``) and append their touched rows
+    at position ``out``; return the new count, or -1 for a malformed block
+    (or for rows that would not fit: only if ``indptr`` changed meanwhile)."""
+    if decreases(p + b, n) or p[b + n] > nnz:
+        return -1
+    if p[b + n] != p[b]:
+        if out + CHECK_ROWS >= capacity:
+            return -1
+        out = touched_in_block(p + b, b, n, rows, starts, out)
+    return out
+
+
 def csr_rows(const index_t[::1] indptr, Py_ssize_t n_entries):
     """Check a CSR matrix's ``indptr``; return the rows with a stored entry.
 
@@ -212,27 +228,19 @@ def csr_rows(const index_t[::1] indptr, Py_ssize_t n_entries):
     cdef index_t[::1] rows = rows_arr
     cdef index_t[::1] starts = starts_arr
     with nogil:
-        while b + CHECK_ROWS <= n_rows:
-            # (a non-decreasing block that ends above nnz decreases later)
-            bad = decreases(p + b, CHECK_ROWS) | (p[b + CHECK_ROWS] > nnz)
-            if bad:
-                break
-            if p[b + CHECK_ROWS] != p[b]:
-                if out + CHECK_ROWS >= capacity:      # only if indptr changed meanwhile
-                    bad = 1
-                    break
-                out = touched_in_block(p + b, b, CHECK_ROWS, &rows[0], &starts[0], out)
+        # (full blocks with CHECK_ROWS as a constant, so each check is one
+        # unrolled vector loop; a non-decreasing block that ends above nnz
+        # decreases later)
+        while b + CHECK_ROWS <= n_rows and out >= 0:
+            out = scan_block(p, b, CHECK_ROWS, nnz, &rows[0], &starts[0], out, capacity)
             b += CHECK_ROWS
-        if not bad and b < n_rows:
-            bad = decreases(p + b, n_rows - b)
-            if not bad and p[n_rows] != p[b]:
-                if out + CHECK_ROWS >= capacity:
-                    bad = 1
-                else:
-                    out = touched_in_block(p + b, b, n_rows - b, &rows[0], &starts[0], out)
-        starts[out] = nnz
-        if not bad and out:
-            bad = (starts[0] < 0) | decreases(&starts[0], out)
+        if out >= 0 and b < n_rows:
+            out = scan_block(p, b, n_rows - b, nnz, &rows[0], &starts[0], out, capacity)
+        bad = out < 0
+        if not bad:
+            starts[out] = nnz
+            if out:
+                bad = (starts[0] < 0) | decreases(&starts[0], out)
     if bad:
         raise MalformedCSR("indptr must start at 0, never decrease and end within the data")
     return rows_arr[:out], starts_arr[:out + 1]
@@ -308,6 +316,15 @@ cdef int shared_order(const index_t* starts, Py_ssize_t n, const index_t* indice
     return 0 if not moved else 1 if not unreversed else 2
 
 
+cdef inline void copy_from_zero(const floating* src, floating* dst,
+                                Py_ssize_t n) noexcept nogil:
+    """``dst[e] = 0 + src[e]`` (the bits a sum into a zeroed row gives)."""
+    cdef Py_ssize_t e
+    cdef floating zero = 0
+    for e in range(n):
+        dst[e] = zero + src[e]
+
+
 cdef inline void reverse_rows(const floating* src, floating* dst, Py_ssize_t n,
                               Py_ssize_t width) noexcept nogil:
     """``dst[k, j] = 0 + src[k, width - 1 - j]`` for ``n`` rows."""
@@ -353,8 +370,7 @@ def csr_row_block(const index_t[::1] starts, const index_t[::1] indices,
     src, dst = &data[0], &block[0, 0]
     with nogil:
         if order == 0:
-            for k in range(n * n_cols):
-                dst[k] = zero + src[k]
+            copy_from_zero(src, dst, n * n_cols)
         elif order == 1:                    # columns stored last to first
             # (common widths as constants: each row one unrolled vector loop)
             if n_cols == 8:
@@ -383,17 +399,12 @@ def csr_values(const floating[::1] data, Py_ssize_t nnz):
 
     Preconditions: ``nnz <= len(data)``.
     """
-    cdef Py_ssize_t e
-    cdef floating zero = 0
     out_arr = np.empty(nnz, dtype=np.float32 if floating is float else np.float64)
     if nnz == 0:
         return out_arr
     cdef floating[::1] out = out_arr
-    cdef const floating* src = &data[0]
-    cdef floating* dst = &out[0]
     with nogil:
-        for e in range(nnz):
-            dst[e] = zero + src[e]
+        copy_from_zero(&data[0], &out[0], nnz)
     return out_arr
 
 
