@@ -19,7 +19,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from . import _complex, _declare, clip, schedules
+from . import _complex, _declare, _fpe, clip, schedules
 from . import threads as _threads
 from ._kernels import checks as _checks, packing as _packing
 from ._config import plain_configs_in_subclasses, returns_plain
@@ -1060,6 +1060,14 @@ class Optimizer:
             callbacks run) before anything changes, so a rejected call
             leaves variables, slots, hyperparameters and `iterations` as
             they were.
+        FloatingPointError
+            Or a `RuntimeWarning` turned into an error, when NumPy's error
+            state (``numpy.errstate``) asks for one on a floating-point error
+            of the update (a NaN or an overflow made from the gradients):
+            acted on once the step is complete, every variable, slot and
+            `iterations` updated (as a NumPy call acts after writing its
+            output), never halfway through.  An error met before the update
+            (in clipping, say) stops the step with nothing changed.
 
         Notes
         -----
@@ -1090,45 +1098,60 @@ class Optimizer:
                 owners = self._check_layouts(var_list)
                 if _checks.gradients_alias(pairs, owners):
                     pairs = self._unalias(pairs, owners)
-                if accumulating:
-                    if (self._call_count() + 1) % self._accumulation:
-                        # Commit: add to the accumulators, count the call.
-                        for grad, var in pairs:
-                            self._accumulate(grad, var)
-                        self._finish_call()
-                        return self.iterations
-                    pairs = self._transform_gradients(
-                        [(self._accumulated_mean(g, v), v) for g, v in pairs])
-                    check_sparse_constraints(pairs)
-                    var_list = [v for _, v in pairs]
-                    self._check_distinct(var_list)
-                    self._create_all_weights(var_list)
-                    owners = self._check_layouts(var_list)
-                apply_state = self._prepare(var_list)
-                # (plain pairs have no constraint)
-                staged = self._stage_constrained(pairs, apply_state) if plain is None else {}
+                # Every accumulation step but the last only adds to the accumulators.
+                only_accumulate = accumulating and (self._call_count() + 1) % self._accumulation
+                apply_state, staged = None, {}
+                if not only_accumulate:
+                    if accumulating:
+                        pairs = self._transform_gradients(
+                            [(self._accumulated_mean(g, v), v) for g, v in pairs])
+                        check_sparse_constraints(pairs)
+                        var_list = [v for _, v in pairs]
+                        self._check_distinct(var_list)
+                        self._create_all_weights(var_list)
+                        owners = self._check_layouts(var_list)
+                    apply_state = self._prepare(var_list)
+                    # (plain pairs have no constraint)
+                    if plain is None:
+                        staged = self._stage_constrained(pairs, apply_state)
             except BaseException:
                 self._undo(mark)
                 raise
             # Commit: every check has passed and no user code runs from here.
-            averaged = self._ema_catch_up(pairs) if self.use_ema else ()
-            blocks = {} if _packs_dense(type(self)) else None
-            for grad, var in pairs:
-                if id(var) in staged:
-                    self._write_back(var, *staged[id(var)])
-                elif (blocks is not None and type(grad) is np.ndarray
-                      and grad.size <= BLOCK and grad.dtype != np.float16):
-                    blocks.setdefault(grad.dtype, []).append((grad, var))
+            # NumPy's floating-point errors are acted on once the step is whole.
+            fp_errors, token = _fpe.defer()
+            try:
+                if only_accumulate:
+                    for grad, var in pairs:
+                        self._accumulate(grad, var)
                 else:
-                    self._apply_one(grad, var, apply_state)
-            if blocks:
-                self._apply_dense_blocks(blocks, apply_state)
-            if accumulating:
-                self._reset_accumulators()
-            for var, rows in averaged:
-                self._ema_step(var, rows)
-            self._finish_call()
+                    self._commit(pairs, staged, apply_state, accumulating)
+                self._finish_call()
+            finally:
+                _fpe.restore(token)
+            if fp_errors:
+                _fpe.report(fp_errors)
             return self.iterations
+
+    def _commit(self, pairs, staged, apply_state, accumulating):
+        """Write a checked step: staged (constrained) values, dense blocks,
+        every other update, the accumulators' reset, the moving averages."""
+        averaged = self._ema_catch_up(pairs) if self.use_ema else ()
+        blocks = {} if _packs_dense(type(self)) else None
+        for grad, var in pairs:
+            if id(var) in staged:
+                self._write_back(var, *staged[id(var)])
+            elif (blocks is not None and type(grad) is np.ndarray
+                  and grad.size <= BLOCK and grad.dtype != np.float16):
+                blocks.setdefault(grad.dtype, []).append((grad, var))
+            else:
+                self._apply_one(grad, var, apply_state)
+        if blocks:
+            self._apply_dense_blocks(blocks, apply_state)
+        if accumulating:
+            self._reset_accumulators()
+        for var, rows in averaged:
+            self._ema_step(var, rows)
 
     def _finish_call(self):
         """End of a call: the moving averages' overwrite (every

@@ -57,7 +57,7 @@ def global_norm(grads):
 
 
 def clip_by_global_norm(grads, clip_norm):
-    """Scale every gradient by ``c * min(1/gn, 1/c) + (gn - gn)``.
+    """Scale every gradient by ``c * min(1/gn, 1/c) + (gn - gn)`` (``1/0`` is ``inf``).
 
     All gradients must share one dtype (TensorFlow fails on a mix too; the
     caller checks this before anything changes).  The ``(gn - gn)`` term
@@ -68,6 +68,8 @@ def clip_by_global_norm(grads, clip_norm):
     dtype = _values(grads[0]).dtype
     gn = global_norm(grads)
     c = dtype.type(clip_norm)
-    one = dtype.type(1)
-    scale = c * np.minimum(one / gn, one / c) + (gn - gn)
+    one, inf = dtype.type(1), dtype.type(np.inf)
+    # 1 / 0 is inf here by design (an all-zero gradient, or clip_norm 0):
+    # made without NumPy's division-by-zero warning.
+    scale = c * np.minimum(one / gn if gn else inf, one / c if c else inf) + (gn - gn)
     return [_rewrap(g, _values(g) * scale) for g in grads]
