@@ -2,9 +2,9 @@
 
 The golden fixtures (`make_tf_fixtures.py`) pin a few chosen cases; this
 script draws many: a random optimizer, random hyperparameters (defaults,
-edge values and values in between, decay, clipping), one to three
-variables of rank 1 to 3, float32 or float64, and a few steps whose
-gradients are dense, ``IndexedSlices`` with repeated indices (sometimes
+edge values and values in between, learning-rate schedules, decay,
+clipping), one to three variables of rank 1 to 3, float32 or float64, and
+a few steps, each leaving out some variables, whose gradients are dense, ``IndexedSlices`` with repeated indices (sometimes
 none at all) or, for a matrix, a dense array with zero rows that we are fed
 as a CSR matrix (TensorFlow gets the ``IndexedSlices`` of its non-zero
 rows).  Two halves, in two Python environments::
@@ -47,6 +47,8 @@ def pick(rng, *choices):
 def draw_config(rng, name):
     """Random constructor arguments for class ``name``: JSON-able values."""
     lr = float(pick(rng, 0.001, 0.01, 0.1, 1.0, rng.uniform(1e-4, 0.5)))
+    if name != "Nadam" and rng.random() < 0.25:   # (TensorFlow's Nadam takes no schedule)
+        lr = draw_schedule(rng, lr)
     beta_1 = float(pick(rng, 0.9, 0.0, 0.5, rng.uniform(0.0, 0.999)))
     beta_2 = float(pick(rng, 0.999, 0.9, 0.99999, rng.uniform(0.5, 0.9999)))
     eps = float(pick(rng, 1e-7, 1e-3, 1e-10, 1.0, 0.0 if name != "Adadelta" else 1e-8))
@@ -86,6 +88,26 @@ def draw_config(rng, name):
     return cfg
 
 
+def draw_schedule(rng, lr):
+    """A learning-rate schedule, as ``{"class_name", "config"}``."""
+    steps = int(rng.integers(1, 6))
+    name, config = pick(rng,
+        ("ExponentialDecay", {"decay_steps": steps, "decay_rate": 0.8,
+                              "staircase": bool(rng.integers(2))}),
+        ("PiecewiseConstantDecay", {"boundaries": [1, 3], "values": [lr, lr / 2, lr / 10]}),
+        ("PolynomialDecay", {"decay_steps": steps, "end_learning_rate": lr / 100,
+                             "power": float(pick(rng, 1.0, 0.5, 2.0)),
+                             "cycle": bool(rng.integers(2))}),
+        ("InverseTimeDecay", {"decay_steps": steps, "decay_rate": 0.5,
+                              "staircase": bool(rng.integers(2))}),
+        ("CosineDecay", {"decay_steps": steps, "alpha": float(pick(rng, 0.0, 0.1))}),
+        ("CosineDecayRestarts", {"first_decay_steps": steps, "t_mul": 2.0, "m_mul": 0.9,
+                                 "alpha": 0.1}))
+    if name != "PiecewiseConstantDecay":
+        config = dict(config, initial_learning_rate=lr)
+    return {"class_name": name, "config": config}
+
+
 def draw_trial(rng):
     """One trial's inputs: config, initial values and per-step gradients."""
     name = CLASSES[rng.integers(len(CLASSES))]
@@ -98,7 +120,12 @@ def draw_trial(rng):
     steps = []
     for _ in range(rng.integers(1, 6)):
         grads = []
-        for s in shapes:
+        given = rng.random(len(shapes)) < 0.8
+        given[rng.integers(len(shapes))] = True          # at least one variable a step
+        for s, present in zip(shapes, given):
+            if not present:
+                grads.append(("none",))
+                continue
             scale = pick(rng, 0.3, 1e-3, 10.0)
             kind = pick(rng, "dense", "sparse", "csr" if len(s) == 2 else "sparse")
             if kind == "dense":
@@ -147,7 +174,7 @@ def unpack(path):
     for t, entry in enumerate(json.loads(str(data["meta"]))):
         init = [data[f"{t}/init{i}"] for i in range(len(entry["shapes"]))]
         steps = [[(kind,) + tuple(data[f"{t}/g{s}_{i}_{j}"]
-                                  for j in range(2 if kind == "sparse" else 1))
+                                  for j in range({"sparse": 2, "none": 0}.get(kind, 1)))
                   for i, kind in enumerate(kinds)]
                  for s, kinds in enumerate(entry["kinds"])]
         expected = None
@@ -180,10 +207,15 @@ def generate(args):
         trial = draw_trial(rng)
         trials.append(trial)
         try:
-            opt = getattr(tf_keras.optimizers.legacy, trial["name"])(**trial["config"])
+            config = dict(trial["config"])
+            if isinstance(config["learning_rate"], dict):
+                config["learning_rate"] = tf_keras.optimizers.schedules.deserialize(
+                    config["learning_rate"])
+            opt = getattr(tf_keras.optimizers.legacy, trial["name"])(**config)
             variables = [tf.Variable(v) for v in trial["init"]]
             for grads in trial["steps"]:
-                opt.apply_gradients([(to_tf(g, v.shape), v) for g, v in zip(grads, variables)])
+                opt.apply_gradients([(to_tf(g, v.shape), v) for g, v in zip(grads, variables)
+                                     if g[0] != "none"])
             results.append({"variables": [v.numpy() for v in variables],
                             "weights": opt.get_weights()})
         except Exception as exc:  # noqa: BLE001 - what TensorFlow refuses is recorded
@@ -219,11 +251,17 @@ def check(args):
             1e-4 if loose(entry["name"], entry["config"]) else 1e-5)
         error = None
         try:
-            opt = getattr(optimizers, entry["name"])(**entry["config"])
+            config = dict(entry["config"])
+            if isinstance(config["learning_rate"], dict):
+                config["learning_rate"] = optimizers.schedules.deserialize(
+                    config["learning_rate"])
+            opt = getattr(optimizers, entry["name"])(**config)
             variables = [Variable(v.copy()) for v in init]
             for grads in steps:
                 pairs = []
                 for g, v in zip(grads, variables):
+                    if g[0] == "none":
+                        continue
                     if g[0] == "dense":
                         pairs.append((g[1], v))
                     elif g[0] == "csr":
