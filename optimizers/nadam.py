@@ -89,6 +89,7 @@ class Nadam(Optimizer):
     _declared_slots = (Slot("m"), Slot("v"))
     _m_cache = None          # the `momentum_cache` weight, once created
     _m_cache_read = None     # its value at the start of the step
+    _m_cache_next = None     # its value after the step, stored when the step is written
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  name="Nadam", **kwargs):
@@ -105,7 +106,17 @@ class Nadam(Optimizer):
 
     def _prepare(self, var_list):
         self._m_cache_read = np.asarray(self._m_cache).copy()
+        self._m_cache_next = None
         return super()._prepare(var_list)
+
+    def _finish_call(self):
+        # The cache TensorFlow assigns while preparing the step is stored
+        # once the step is written, so a step that fails midway (out of
+        # memory, say) leaves it as it was.
+        if self._m_cache_next is not None:
+            self._m_cache.assign(self._m_cache_next)
+            self._m_cache_next = None
+        super()._finish_call()
 
     def _prepare_local(self, var_device, var_dtype, apply_state):
         T = var_dtype.type
@@ -124,7 +135,7 @@ class Nadam(Optimizer):
         # `apply_state`) gives the same values and stores the same cache.
         m_schedule_new = T(self._m_cache_read) * m_t
         if var_dtype == self._m_cache.dtype:
-            self._m_cache.assign(m_schedule_new)
+            self._m_cache_next = m_schedule_new     # stored with the step's count
         m_schedule_next = m_schedule_new * m_t_1
         apply_state[(var_device, var_dtype)] = dict(
             lr_t=lr, neg_lr_t=-lr, epsilon=T(self.epsilon),

@@ -7,7 +7,7 @@ failed steps are checked by `test_rules.py` (references in `rules.py`).
 import numpy as np
 import pytest
 
-from optimizers import Nadam, Variable, schedules
+from optimizers import IndexedSlices, Nadam, Variable, schedules
 
 
 def test_cache_value_after_one_step_is_tensorflows():
@@ -24,3 +24,30 @@ def test_schedule_decay_and_config_round_trip():
     assert Nadam(decay=0.5).get_config()["decay"] == 0.004
     with pytest.raises(ValueError, match="does not support"):
         Nadam(learning_rate=schedules.ExponentialDecay(0.1, 10, 0.9))
+
+
+def test_cache_is_stored_with_the_step(monkeypatch):
+    # A step that fails once it is past its checks (here: out of memory as the
+    # sparse update starts) leaves the cache as it was, with `iterations`.
+    table = Variable(np.ones((6, 3), np.float32), name="table")
+    opt = Nadam()
+    grad = IndexedSlices(np.ones((2, 3), np.float32), np.array([1, 4]), table.shape)
+    opt.apply_gradients([(grad, table)])
+    before = [np.array(w, copy=True) for w in opt.get_weights()]
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError("out of memory (test)")
+
+    monkeypatch.setattr(np, "argsort", no_memory)
+    with pytest.raises(MemoryError):
+        opt.apply_gradients([(grad, table)])
+    monkeypatch.undo()
+    assert all(np.array_equal(a, b) for a, b in zip(opt.get_weights(), before))
+    # the retried step is the second step, as if the failed one never ran
+    opt.apply_gradients([(grad, table)])
+    other = Variable(np.ones((6, 3), np.float32), name="table")
+    twice = Nadam()
+    twice.apply_gradients([(grad, other)])
+    twice.apply_gradients([(grad, other)])
+    assert all(np.array_equal(a, b) for a, b in zip(opt.get_weights(), twice.get_weights()))
+    assert np.array_equal(table.numpy(), other.numpy())
