@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import scipy
 
-from . import _kernels, threads
+from . import _dense, _kernels, threads
 from ._version import __version__
 
 __all__ = ["show_config"]
@@ -24,6 +24,7 @@ def _info():
             "openmp": bool(threads.openmp_enabled()),
             "threads": threads.get_num_threads(),
         },
+        "dense": {"block_elements": _dense.BLOCK, "l2_cache_bytes": _dense.l2_cache_bytes()},
         "python": {"version": platform.python_version(), "machine": platform.machine(),
                    "platform": sys.platform},
         "dependencies": {"numpy": np.__version__, "scipy": scipy.__version__},
@@ -36,8 +37,9 @@ def show_config(mode="stdout"):
     Reports the CPU level of the compiled kernels in use (``baseline``,
     ``x86-64-v3`` or ``x86-64-v4``) and what chose it, the levels this
     installation was built for and those this CPU runs, whether the kernels
-    have OpenMP and how many threads they use (`get_num_threads`), and the
-    versions of Python, NumPy and SciPy.  The environment variable
+    have OpenMP and how many threads they use (`get_num_threads`), the block
+    size of dense updates (from the L2 cache's size), and the versions of
+    Python, NumPy and SciPy.  The environment variable
     ``OPTIMIZERS_CPU_LEVEL`` forces a level (read once, when ``optimizers``
     is imported).
 
@@ -45,7 +47,7 @@ def show_config(mode="stdout"):
     ----------
     mode : {"stdout", "dicts"}, optional
         ``"stdout"`` prints the report; ``"dicts"`` returns it as a `dict` of
-        dicts (sections ``optimizers``, ``kernels``, ``python``,
+        dicts (sections ``optimizers``, ``kernels``, ``dense``, ``python``,
         ``dependencies``) and prints nothing.
 
     Returns
@@ -75,6 +77,9 @@ def show_config(mode="stdout"):
         f"  levels built: {', '.join(k['levels_built'])}",
         f"  levels this CPU runs: {', '.join(k['levels_supported'])}",
         f"  OpenMP: {'on' if k['openmp'] else 'off'}, threads: {k['threads']}",
+        f"dense updates: blocks of {info['dense']['block_elements']:,} elements (L2 cache: "
+        + (f"{info['dense']['l2_cache_bytes'] // 1024:,} KiB)" if info["dense"]["l2_cache_bytes"]
+           else "unknown)"),
         f"python: {info['python']['version']} ({info['python']['machine']}, "
         f"{info['python']['platform']})",
         "dependencies:",

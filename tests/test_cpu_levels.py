@@ -197,6 +197,7 @@ def test_show_config(capsys):
     assert "levels built: " + ", ".join(k["levels_built"]) in text
     assert "OpenMP: " + ("on" if k["openmp"] else "off") in text
     assert f"numpy: {numpy.__version__}" in text
+    assert f"blocks of {info['dense']['block_elements']:,} elements" in text
     with pytest.raises(ValueError, match="mode"):
         optimizers.show_config(mode="json")
 

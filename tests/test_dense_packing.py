@@ -5,6 +5,7 @@ import pytest
 
 import optimizers
 import optimizers.base as base
+from optimizers import _dense
 from optimizers import Variable
 
 SETTINGS = [
@@ -146,3 +147,33 @@ def test_bare_array_subclasses_as_variables_are_packed(kind, tmp_path):
             opt.apply_gradients(list(zip(grads, variables)))
     for a, b in zip(special, plain):
         np.testing.assert_array_equal(np.asarray(a), b.numpy())
+
+
+@pytest.mark.parametrize("l2, elements", [
+    (0, 1 << 17),                                  # unknown: 512 KiB of float32
+    (256 << 10, 1 << 15), (512 << 10, 1 << 16), (1 << 20, 1 << 17), (1280 << 10, 1 << 17),
+    (2 << 20, 1 << 18), (32 << 20, 1 << 18),       # at most 2**18
+    (64 << 10, 1 << 14), (1 << 10, 1 << 14),       # at least 2**14
+])
+def test_dense_block_is_half_the_l2_cache_in_float32(l2, elements):
+    assert _dense.block_elements(l2) == elements
+
+
+def test_l2_cache_size_from_sysfs(tmp_path):
+    def cache(name, level, kind, size):
+        d = tmp_path / name
+        d.mkdir()
+        (d / "level").write_text(f"{level}\n")
+        (d / "type").write_text(f"{kind}\n")
+        (d / "size").write_text(f"{size}\n")
+
+    cache("index0", 1, "Data", "48K")
+    cache("index1", 1, "Instruction", "32K")
+    cache("index2", 2, "Unified", "1024K")
+    cache("index3", 3, "Unified", "32768K")
+    assert _dense.l2_cache_bytes(str(tmp_path)) == 1 << 20
+    (tmp_path / "index2" / "size").write_text("2M\n")
+    assert _dense.l2_cache_bytes(str(tmp_path)) == 2 << 20
+    (tmp_path / "index2" / "size").write_text("garbage\n")
+    assert _dense.l2_cache_bytes(str(tmp_path)) == 0
+    assert _dense.l2_cache_bytes(str(tmp_path / "missing")) == 0
