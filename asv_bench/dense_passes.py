@@ -1,6 +1,6 @@
 """What bounds a dense (D1) step in NumPy: memory passes plus a pass in cache per operation.
 
-    python asv_bench/dense_passes.py [--rounds 5] [--block 15]
+    python asv_bench/dense_passes.py [--rounds 5] [--block 17]
 
 Times, on one thread and in one run (the kinds take turns, the median over
 rounds is printed, in the calling thread's CPU time so that other processes'
@@ -47,7 +47,8 @@ def cpu_ms(fn, repeat=3):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--block", type=int, default=15, help="log2 of the cache block")
+    parser.add_argument("--block", type=int, default=optimizers._dense.BLOCK.bit_length() - 1,
+                        help="log2 of the cache block (default: the dense updates' own)")
     args = parser.parse_args(argv)
     optimizers.set_num_threads(1)
     rng = np.random.default_rng(0)
