@@ -1076,62 +1076,70 @@ class Optimizer:
         concurrent calls give the result of some serial order.
         """
         with self._lock:
-            accumulating = bool(self._accumulation)
-            if type(grads_and_vars) is not list:
-                grads_and_vars = _pairs(grads_and_vars, "`grads_and_vars`")
-            plain = self._plain_pairs(grads_and_vars, experimental_aggregate_gradients)
-            if plain is None:
-                pairs = self._checked_pairs(grads_and_vars, experimental_aggregate_gradients,
-                                            transform=not accumulating)
-                var_list = [v for _, v in pairs]
-            else:
-                pairs, var_list = plain
-            mark = self._mark()
-            try:
-                if plain is None:
-                    self._check_complex(pairs)      # (plain pairs are real)
-                if _checks_steps(type(self)):
-                    self._check_step(pairs)
-                self._create_all_weights(var_list)
-                if not pairs:
-                    return self.iterations
-                owners = self._check_layouts(var_list)
-                if _checks.gradients_alias(pairs, owners):
-                    pairs = self._unalias(pairs, owners)
-                # Every accumulation step but the last only adds to the accumulators.
-                only_accumulate = accumulating and (self._call_count() + 1) % self._accumulation
-                apply_state, staged = None, {}
-                if not only_accumulate:
-                    if accumulating:
-                        pairs = self._transform_gradients(
-                            [(self._accumulated_mean(g, v), v) for g, v in pairs])
-                        check_sparse_constraints(pairs)
-                        var_list = [v for _, v in pairs]
-                        self._check_distinct(var_list)
-                        self._create_all_weights(var_list)
-                        owners = self._check_layouts(var_list)
-                    apply_state = self._prepare(var_list)
-                    # (plain pairs have no constraint)
-                    if plain is None:
-                        staged = self._stage_constrained(pairs, apply_state)
-            except BaseException:
-                self._undo(mark)
-                raise
-            # Commit: every check has passed and no user code runs from here.
-            # NumPy's floating-point errors are acted on once the step is whole.
-            fp_errors, token = _fpe.defer()
-            try:
-                if only_accumulate:
-                    for grad, var in pairs:
-                        self._accumulate(grad, var)
-                else:
-                    self._commit(pairs, staged, apply_state, accumulating)
-                self._finish_call()
-            finally:
-                _fpe.restore(token)
+            fp_errors = self._apply_gradients(grads_and_vars, experimental_aggregate_gradients)
             if fp_errors:
                 _fpe.report(fp_errors)
             return self.iterations
+
+    def _apply_gradients(self, grads_and_vars, experimental_aggregate_gradients):
+        """`apply_gradients` without acting on the floating-point errors of
+        the update: returns them (for `_fpe.report`), so that a caller with
+        state of its own to update (`LossScaleOptimizer`) does so first.
+        Call it holding the lock."""
+        accumulating = bool(self._accumulation)
+        if type(grads_and_vars) is not list:
+            grads_and_vars = _pairs(grads_and_vars, "`grads_and_vars`")
+        plain = self._plain_pairs(grads_and_vars, experimental_aggregate_gradients)
+        if plain is None:
+            pairs = self._checked_pairs(grads_and_vars, experimental_aggregate_gradients,
+                                        transform=not accumulating)
+            var_list = [v for _, v in pairs]
+        else:
+            pairs, var_list = plain
+        mark = self._mark()
+        try:
+            if plain is None:
+                self._check_complex(pairs)      # (plain pairs are real)
+            if _checks_steps(type(self)):
+                self._check_step(pairs)
+            self._create_all_weights(var_list)
+            if not pairs:
+                return None
+            owners = self._check_layouts(var_list)
+            if _checks.gradients_alias(pairs, owners):
+                pairs = self._unalias(pairs, owners)
+            # Every accumulation step but the last only adds to the accumulators.
+            only_accumulate = accumulating and (self._call_count() + 1) % self._accumulation
+            apply_state, staged = None, {}
+            if not only_accumulate:
+                if accumulating:
+                    pairs = self._transform_gradients(
+                        [(self._accumulated_mean(g, v), v) for g, v in pairs])
+                    check_sparse_constraints(pairs)
+                    var_list = [v for _, v in pairs]
+                    self._check_distinct(var_list)
+                    self._create_all_weights(var_list)
+                    owners = self._check_layouts(var_list)
+                apply_state = self._prepare(var_list)
+                # (plain pairs have no constraint)
+                if plain is None:
+                    staged = self._stage_constrained(pairs, apply_state)
+        except BaseException:
+            self._undo(mark)
+            raise
+        # Commit: every check has passed and no user code runs from here.
+        # NumPy's floating-point errors are acted on once the step is whole.
+        fp_errors, token = _fpe.defer()
+        try:
+            if only_accumulate:
+                for grad, var in pairs:
+                    self._accumulate(grad, var)
+            else:
+                self._commit(pairs, staged, apply_state, accumulating)
+            self._finish_call()
+        finally:
+            _fpe.restore(token)
+        return fp_errors
 
     def _commit(self, pairs, staged, apply_state, accumulating):
         """Write a checked step: staged (constrained) values, dense blocks,

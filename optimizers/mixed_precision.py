@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from . import _registry
+from . import _fpe, _registry
 from ._config import returns_plain
 from ._registry import deserialize, serialize
 from ._validation import (check_pairs, check_sparse_constraints, filter_empty_gradients,
@@ -517,14 +517,19 @@ class LossScaleOptimizer(Optimizer):
                     inner.gradient_aggregator(pairs), "the output of `gradient_aggregator`"))
             # As in TensorFlow, only a dynamic scale skips steps.
             finite = _all_finite(pairs) if self._dynamic else True
+            fp_errors = None
             if finite:
-                inner.apply_gradients(pairs, name=name, experimental_aggregate_gradients=False)
+                # (a floating-point error of the update is acted on once the
+                # loss scale is updated too)
+                fp_errors = inner._apply_gradients(pairs, False)
             else:
                 check_sparse_constraints(pairs)
                 inner._check_distinct([v for _, v in pairs])
                 count = inner.iterations._value
                 np.add(count, 1, out=count)
             self._update_loss_scale(finite)
+            if fp_errors:
+                _fpe.report(fp_errors)
             return inner.iterations
 
     def _compute_gradients(self, loss, var_list, grad_loss=None, tape=None):

@@ -180,3 +180,24 @@ def test_an_all_zero_gradient_clips_without_an_error(name, clip):
                                             w.shape), w)])
     assert np.isfinite(w.numpy()).all()
     assert int(opt.iterations) == 2
+
+
+def test_a_loss_scale_optimizer_updates_its_scale_before_the_error():
+    # A finite gradient whose update overflows: the inner step, then the
+    # loss scale's good-step count, then the error.
+    from optimizers.mixed_precision import LossScaleOptimizer
+
+    states = {}
+    for errors in ("ignore", "raise"):
+        opt = LossScaleOptimizer(optimizers.Adadelta(1.0), dynamic_growth_steps=2)
+        w = Variable(np.ones(N, np.float32))
+        opt.apply_gradients([(np.ones(N, np.float32), w)])
+        with np.errstate(all=errors):
+            if errors == "raise":
+                with pytest.raises(FloatingPointError):
+                    opt.apply_gradients([(poisoned(1e30), w)])     # 1e30**2 overflows
+            else:
+                opt.apply_gradients([(poisoned(1e30), w)])
+        states[errors] = [np.array(x, copy=True) for x in opt.get_weights()] + [w.numpy()]
+    assert same(states["raise"], states["ignore"])
+    assert float(states["raise"][-3]) == 2 * 32768      # two good steps: the scale grew
