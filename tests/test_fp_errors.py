@@ -201,3 +201,17 @@ def test_a_loss_scale_optimizer_updates_its_scale_before_the_error():
         states[errors] = [np.array(x, copy=True) for x in opt.get_weights()] + [w.numpy()]
     assert same(states["raise"], states["ignore"])
     assert float(states["raise"][-3]) == 2 * 32768      # two good steps: the scale grew
+
+
+def test_the_public_error_state_api_does_the_same(monkeypatch):
+    # Without NumPy's error-state context variable (another NumPy), the
+    # recording goes through numpy.errstate, with the same outcome.
+    from optimizers import _fpe
+
+    assert _fpe._extobj_contextvar is not None       # NumPy >= 2.0 here
+    monkeypatch.setattr(_fpe, "_extobj_contextvar", None)
+    expected, _, _ = two_step_run("Adam", {}, poisoned(np.inf), "ignore")
+    after, before, raised = two_step_run("Adam", {}, poisoned(np.inf), "raise")
+    assert isinstance(raised, FloatingPointError)
+    assert same(after, expected) and int(after[2]) == int(before[2]) + 1
+    assert np.geterr()["invalid"] == "warn"
