@@ -162,12 +162,17 @@ class Ftrl(Optimizer):
         else:
             np.subtract(g, pa, out=t)
         np.add(lin, t, out=lin)
-        np.divide(pn, lr, out=pn)                       # y = pn / lr + 2 * l2'
-        np.add(pn, c["two_l2"], out=pn)
-        if l1 == 0:                                     # x = l1 sign(z) - z is -z wherever
-            np.negative(lin, out=t)                     # |z| > l1 (z not 0, not NaN)
+        # w = |z| > l1 ? x / y : 0, with x = l1 sign(z) - z, y = pn / lr + 2 * l2'
+        if l1 == 0:
+            # x = -z wherever |z| > 0, and -z / y = z / -y bit for bit (IEEE
+            # rounding is symmetric), with -y = pn / -lr - 2 * l2': no negation pass.
+            np.divide(pn, -lr, out=pn)
+            np.subtract(pn, c["two_l2"], out=pn)
+            t = lin
         else:
-            np.sign(lin, out=t)                         # w = |z| > l1 ? (l1 sign(z) - z) / y : 0
+            np.divide(pn, lr, out=pn)
+            np.add(pn, c["two_l2"], out=pn)
+            np.sign(lin, out=t)
             np.multiply(t, l1, out=t)
             np.subtract(t, lin, out=t)
         keep, = self._scratch.get(np.dtype(bool), w.size)
