@@ -32,7 +32,7 @@ from benchmarks.common import create_slots, dense_step, make_optimizer  # noqa: 
 
 N = 10_000_000
 # optimizer -> (arrays read from memory, arrays written, ufunc passes a block)
-RULES = {"sgd": (2, 1, 2), "adam": (4, 3, 12), "ftrl": (4, 3, 16)}   # Ftrl with l1 = 0
+RULES = {"sgd": (2, 1, 2), "adam": (4, 3, 12), "ftrl": (4, 3, 15)}   # Ftrl with l1 = 0
 
 
 def cpu_ms(fn, repeat=3):
