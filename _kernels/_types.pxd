@@ -35,4 +35,6 @@ cdef inline floating f_abs(floating x) noexcept nogil:
 
 
 cdef inline floating f_max(floating a, floating b) noexcept nogil:
-    return a if a >= b else b
+    # TensorFlow's ``tf.maximum``, which its sparse updates use: a NaN in
+    # either argument gives NaN (``a >= b`` alone would drop a NaN in ``a``).
+    return a if (a >= b) | (a != a) else b

@@ -13,7 +13,7 @@ import threading
 import numpy as np
 
 __all__ = ["BLOCK", "FRESH_MAX", "PARALLEL_MIN", "Scratch", "block_constants", "block_elements",
-           "blocks", "l2_cache_bytes", "run_blocks"]
+           "blocks", "cwise_max", "l2_cache_bytes", "run_blocks"]
 
 def l2_cache_bytes(root="/sys/devices/system/cpu/cpu0/cache"):
     """The size of a core's level-2 data cache in bytes, read from Linux's
@@ -81,6 +81,15 @@ def block_constants(c):
     change.  Python numbers and other values are left as they are.
     """
     return {k: np.asarray(v) if isinstance(v, np.floating) else v for k, v in c.items()}
+
+
+def cwise_max(a, b, mask):
+    """``a = max(a, b)`` in place as TensorFlow's fused dense kernels take it
+    (Eigen's ``cwiseMax``, ``std::max(a, b)``: ``b`` only where ``a < b``), so
+    a NaN in ``b`` leaves ``a`` and a NaN in ``a`` stays; ``np.maximum``
+    would return the NaN of ``b``.  ``mask`` is a boolean scratch array."""
+    np.less(a, b, out=mask)
+    np.copyto(a, b, where=mask)
 
 
 def run_blocks(update, c, g, w, slots, n_threads):

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ._declare import DECAY, EPSILON, LEARNING_RATE, Hyper, Slot
+from ._dense import cwise_max
 from ._libm import power
 from ._kernels.adam import adam_sparse_whole
 from .base import Optimizer
@@ -144,7 +145,7 @@ class Adam(Optimizer):
         np.multiply(t, c["one_minus_beta_2"], out=t)
         np.add(v, t, out=v)
         if vhat is not None:                            # vhat = max(vhat, v)
-            np.maximum(vhat, v, out=vhat)
+            cwise_max(vhat, v, *self._scratch.get(np.dtype(bool), w.size))
             v = vhat
         np.multiply(m, c["alpha"], out=t)               # w -= (m * a) / (sqrt(v) + eps)
         np.sqrt(v, out=u)

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ._declare import DECAY, EPSILON, LEARNING_RATE, Hyper, Slot
+from ._dense import cwise_max
 from ._libm import power
 from ._kernels.adamax import adamax_rows
 from .base import Optimizer
@@ -90,7 +91,7 @@ class Adamax(Optimizer):
         np.add(m, t, out=m)
         np.multiply(v, c["beta_2"], out=v)              # v = max(b2 * v, |g|)
         np.abs(g, out=t)
-        np.maximum(v, t, out=v)
+        cwise_max(v, t, *self._scratch.get(np.dtype(bool), w.size))
         np.add(v, c["epsilon"], out=u)                  # w -= (lr / (1 - b1p)) * (m / (v + eps))
         np.divide(m, u, out=u)
         np.multiply(u, c["scaled_lr"], out=u)

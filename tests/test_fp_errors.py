@@ -215,3 +215,40 @@ def test_the_public_error_state_api_does_the_same(monkeypatch):
     assert isinstance(raised, FloatingPointError)
     assert same(after, expected) and int(after[2]) == int(before[2]) + 1
     assert np.geterr()["invalid"] == "warn"
+
+
+def _nan_steps(name, kwargs, kind):
+    """Three steps on a (3, 2) variable, the second gradient NaN at [1, 0]."""
+    opt = make(name, learning_rate=0.1, **kwargs)
+    w = Variable(np.ones((3, 2), np.float32))
+    ones = np.ones((3, 2), np.float32)
+    bad = ones.copy()
+    bad[1, 0] = np.nan
+    after_first = None
+    for g in (ones, bad, ones):
+        if kind == "sparse":
+            g = IndexedSlices(g, np.array([0, 1, 2]), w.shape)
+        with np.errstate(all="ignore"):
+            opt.apply_gradients([(g, w)])
+        if after_first is None:
+            after_first = [np.array(x, copy=True) for x in opt.get_weights()]
+    return opt.get_weights(), after_first
+
+
+@pytest.mark.parametrize("name, kwargs, slot", [("Adamax", {}, 2), ("Adam", {"amsgrad": True}, 3)])
+def test_max_of_a_nan_as_tensorflow_takes_it(name, kwargs, slot):
+    # TensorFlow's fused dense kernels take max(a, b) as std::max (Eigen's
+    # cwiseMax): a NaN in b leaves a.  Its sparse updates use tf.maximum, which
+    # gives NaN for a NaN in either.  (Seen with tf_keras 2.21's legacy
+    # optimizers; tools/fuzz_tf.py --special checks such cases.)
+    dense, first = _nan_steps(name, kwargs, "dense")
+    assert np.isnan(dense[1].reshape(-1)[2])                        # m is NaN
+    if name == "Adamax":                                            # v = max(b2 v, |g|)
+        assert np.array_equal(dense[slot], np.ones(6, np.float32).reshape(3, 2))
+    else:                                                           # vhat = max(vhat, v)
+        assert dense[slot].reshape(-1)[2] == first[slot].reshape(-1)[2]
+        assert np.isnan(dense[2].reshape(-1)[2])                    # v itself is NaN
+    sparse, _ = _nan_steps(name, kwargs, "sparse")
+    assert np.isnan(sparse[slot].reshape(-1)[2])                    # and stays NaN
+    others = np.delete(sparse[slot].reshape(-1), 2)
+    assert np.array_equal(others, np.delete(dense[slot].reshape(-1), 2))

@@ -12,6 +12,9 @@ rows).  Two halves, in two Python environments::
     tfenv/bin/python tools/fuzz_tf.py generate cases.npz --trials 300 --seed 1
     python tools/fuzz_tf.py check cases.npz
 
+``--special 0.3`` puts an inf, -inf, NaN, zero or near-largest entry in
+about 30% of the gradients (NaN and inf propagation are compared too).
+
 ``generate`` runs ``tf_keras.optimizers.legacy`` and stores the inputs and
 TensorFlow's variables, weights and ``get_config()`` after the last step (or
 the error TensorFlow raised); ``check`` replays each trial here and prints
@@ -110,7 +113,16 @@ def draw_schedule(rng, lr):
     return {"class_name": name, "config": config}
 
 
-def draw_trial(rng):
+def spoil(rng, array, chance):
+    """With probability ``chance``, one entry of ``array`` becomes inf, -inf,
+    NaN, zero or a value near the dtype's largest (in place); returns it."""
+    if array.size and rng.random() < chance:
+        value = pick(rng, np.inf, -np.inf, np.nan, 0.0, np.finfo(array.dtype).max / 4)
+        array.flat[rng.integers(array.size)] = value
+    return array
+
+
+def draw_trial(rng, special=0.0):
     """One trial's inputs: config, initial values and per-step gradients."""
     name = CLASSES[rng.integers(len(CLASSES))]
     dtype = pick(rng, "float32", "float64")
@@ -131,16 +143,18 @@ def draw_trial(rng):
             scale = pick(rng, 0.3, 1e-3, 10.0)
             kind = pick(rng, "dense", "sparse", "csr" if len(s) == 2 else "sparse")
             if kind == "dense":
-                grads.append(("dense", (rng.normal(size=s) * scale).astype(dtype)))
+                grads.append(("dense", spoil(rng, (rng.normal(size=s) * scale).astype(dtype),
+                                             special)))
             elif kind == "sparse":
                 size = int(rng.integers(0, 2 * s[0] + 2))
                 idx = rng.integers(0, s[0], size).astype(np.int64)
                 if size > 1 and rng.random() < 0.7:
                     idx[rng.integers(1, size)] = idx[0]
-                values = (rng.normal(size=(size,) + s[1:]) * scale).astype(dtype)
+                values = spoil(rng, (rng.normal(size=(size,) + s[1:]) * scale).astype(dtype),
+                               special)
                 grads.append(("sparse", values, idx))
             else:
-                dense = (rng.normal(size=s) * scale).astype(dtype)
+                dense = spoil(rng, (rng.normal(size=s) * scale).astype(dtype), special)
                 dense[rng.random(s[0]) < 0.5] = 0
                 grads.append(("csr", dense))
         steps.append(grads)
@@ -207,7 +221,7 @@ def generate(args):
     rng = np.random.default_rng(args.seed)
     trials, results = [], []
     for _ in range(args.trials):
-        trial = draw_trial(rng)
+        trial = draw_trial(rng, args.special)
         trials.append(trial)
         try:
             config = dict(trial["config"])
@@ -230,13 +244,17 @@ def generate(args):
 
 
 def relative_error(actual, expected):
+    """Largest elementwise difference relative to the largest finite magnitude
+    of ``expected``; equal infinities and NaN against NaN count as equal, any
+    other non-finite mismatch as inf."""
     actual, expected = np.asarray(actual, np.float64), np.asarray(expected, np.float64)
     if actual.shape != expected.shape:
         return np.inf
-    both_nan = np.isnan(actual) & np.isnan(expected)
-    diff = np.where(both_nan, 0.0, np.abs(actual - expected))
-    scale = max(np.abs(np.where(both_nan, 0.0, expected)).max(initial=0.0),
-                np.finfo(np.float64).tiny)
+    agree = (actual == expected) | (np.isnan(actual) & np.isnan(expected))
+    with np.errstate(invalid="ignore"):
+        diff = np.where(agree, 0.0, np.abs(actual - expected))
+    finite = np.abs(expected[np.isfinite(expected)])
+    scale = max(finite.max(initial=0.0), np.finfo(np.float64).tiny)
     return float(np.nan_to_num(diff.max(initial=0.0) / scale, nan=np.inf))
 
 
@@ -336,6 +354,8 @@ def main(argv=None):
     gen.add_argument("path")
     gen.add_argument("--trials", type=int, default=300)
     gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--special", type=float, default=0.0,
+                     help="chance that a gradient holds an inf, NaN, 0 or huge entry")
     chk = sub.add_parser("check", help="replay the trials here and compare")
     chk.add_argument("path")
     args = parser.parse_args(argv)
