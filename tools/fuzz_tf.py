@@ -4,7 +4,8 @@ The golden fixtures (`make_tf_fixtures.py`) pin a few chosen cases; this
 script draws many: a random optimizer, random hyperparameters (defaults,
 edge values and values in between, learning-rate schedules, decay,
 clipping), one to three variables of rank 1 to 3, float32 or float64, and
-a few steps, each leaving out some variables, whose gradients are dense, ``IndexedSlices`` with repeated indices (sometimes
+a few steps, each leaving out some variables, sometimes through a
+``LossScaleOptimizer`` (float32; dynamic or fixed), whose gradients are dense, ``IndexedSlices`` with repeated indices (sometimes
 none at all) or, for a matrix, a dense array with zero rows that we are fed
 as a CSR matrix (TensorFlow gets the ``IndexedSlices`` of its non-zero
 rows).  Two halves, in two Python environments::
@@ -158,19 +159,26 @@ def draw_trial(rng, special=0.0):
                 dense[rng.random(s[0]) < 0.5] = 0
                 grads.append(("csr", dense))
         steps.append(grads)
+    loss_scale = None
+    if dtype == "float32" and rng.random() < 0.25:     # (TensorFlow's takes float32 only)
+        dynamic = bool(rng.integers(2))
+        loss_scale = {"dynamic": dynamic,
+                      "initial_scale": float(pick(rng, 1.0, 2.0 ** 15, 128.0)),
+                      **({"dynamic_growth_steps": int(rng.integers(1, 4))} if dynamic else {})}
     return {"name": name, "config": draw_config(rng, name), "dtype": dtype,
-            "shapes": shapes, "init": init, "steps": steps}
+            "shapes": shapes, "init": init, "steps": steps, "loss_scale": loss_scale}
 
 
 def pack(trials, results):
     """Everything in one ``.npz``: arrays by key, the rest as JSON in ``meta``."""
     arrays, meta = {}, []
     for t, (trial, result) in enumerate(zip(trials, results)):
-        entry = {k: trial[k] for k in ("name", "config", "dtype", "shapes")}
+        entry = {k: trial[k] for k in ("name", "config", "dtype", "shapes", "loss_scale")}
         entry["kinds"] = [[g[0] for g in grads] for grads in trial["steps"]]
         entry["error"] = result.get("error")
         entry["n_weights"] = len(result.get("weights", ()))
         entry["tf_config"] = result.get("config")
+        entry["tf_loss_scale"] = result.get("loss_scale")
         meta.append(entry)
         for i, v in enumerate(trial["init"]):
             arrays[f"{t}/init{i}"] = v
@@ -229,13 +237,22 @@ def generate(args):
                 config["learning_rate"] = tf_keras.optimizers.schedules.deserialize(
                     config["learning_rate"])
             opt = getattr(tf_keras.optimizers.legacy, trial["name"])(**config)
+            inner = opt
+            if trial["loss_scale"]:
+                opt = tf_keras.mixed_precision.LossScaleOptimizer(inner, **trial["loss_scale"])
             variables = [tf.Variable(v) for v in trial["init"]]
             for grads in trial["steps"]:
-                opt.apply_gradients([(to_tf(g, v.shape), v) for g, v in zip(grads, variables)
-                                     if g[0] != "none"])
+                pairs = [(to_tf(g, v.shape), v) for g, v in zip(grads, variables)
+                         if g[0] != "none"]
+                if trial["loss_scale"]:
+                    unscaled = opt.get_unscaled_gradients([g for g, _ in pairs])
+                    pairs = list(zip(unscaled, [v for _, v in pairs]))
+                opt.apply_gradients(pairs)
             results.append({"variables": [v.numpy() for v in variables],
-                            "weights": opt.get_weights(),
-                            "config": json.loads(json.dumps(opt.get_config(), default=float))})
+                            "weights": inner.get_weights(),
+                            "config": json.loads(json.dumps(inner.get_config(), default=float)),
+                            "loss_scale": (float(opt.loss_scale.numpy())
+                                           if trial["loss_scale"] else None)})
         except Exception as exc:  # noqa: BLE001 - what TensorFlow refuses is recorded
             results.append({"error": f"{type(exc).__name__}: {exc}"[:300]})
     np.savez_compressed(args.path, **pack(trials, results))
@@ -292,6 +309,7 @@ def check(args):
 
     import optimizers
     from optimizers import IndexedSlices, Variable
+    from optimizers.mixed_precision import LossScaleOptimizer
 
     differing = 0
     total = 0
@@ -306,7 +324,9 @@ def check(args):
             if isinstance(config["learning_rate"], dict):
                 config["learning_rate"] = optimizers.schedules.deserialize(
                     config["learning_rate"])
-            opt = getattr(optimizers, entry["name"])(**config)
+            opt = inner = getattr(optimizers, entry["name"])(**config)
+            if entry.get("loss_scale"):
+                opt = LossScaleOptimizer(inner, **entry["loss_scale"])
             variables = [Variable(v.copy()) for v in init]
             for grads in steps:
                 pairs = []
@@ -319,19 +339,27 @@ def check(args):
                         pairs.append((sp.csr_matrix(g[1]), v))
                     else:
                         pairs.append((IndexedSlices(g[1], g[2], v.shape), v))
+                if entry.get("loss_scale"):
+                    unscaled = opt.get_unscaled_gradients([g for g, _ in pairs])
+                    pairs = list(zip(unscaled, [v for _, v in pairs]))
                 opt.apply_gradients(pairs)
         except Exception as exc:  # noqa: BLE001 - compared with TensorFlow's outcome
             error = f"{type(exc).__name__}: {exc}"
         label = f"trial {t}: {entry['name']} {json.dumps(entry['config'])} {entry['dtype']} " \
-                f"{entry['shapes']} {entry['kinds']}"
+                f"{entry['shapes']} {entry['kinds']}" + (
+                    f" in LossScaleOptimizer({entry['loss_scale']})" if entry.get("loss_scale")
+                    else "")
         if expected is None or error is not None:
             if (expected is None) != (error is not None):
                 differing += 1
                 print(f"{label}\n    TensorFlow: {entry['error'] or 'ok'}\n    ours: {error or 'ok'}")
             continue
         want_vars, want_weights = expected
-        ours_weights = opt.get_weights()
-        config_diff = compare_configs(opt.get_config(), entry.get("tf_config"))
+        ours_weights = inner.get_weights()
+        config_diff = compare_configs(inner.get_config(), entry.get("tf_config"))
+        if entry.get("loss_scale") and float(opt.loss_scale) != entry["tf_loss_scale"]:
+            differing += 1
+            print(f"{label}\n    loss scale {float(opt.loss_scale)} != {entry['tf_loss_scale']}")
         if config_diff:
             differing += 1
             print(f"{label}\n    get_config differs: {config_diff}")
