@@ -5,10 +5,10 @@ script draws many: a random optimizer, random hyperparameters (defaults,
 edge values and values in between, learning-rate schedules, decay,
 clipping), one to three variables of rank 1 to 3, float32 or float64, and
 a few steps, each leaving out some variables, sometimes through a
-``LossScaleOptimizer`` (float32; dynamic or fixed), whose gradients are dense, ``IndexedSlices`` with repeated indices (sometimes
-none at all) or, for a matrix, a dense array with zero rows that we are fed
-as a CSR matrix (TensorFlow gets the ``IndexedSlices`` of its non-zero
-rows).  Two halves, in two Python environments::
+``LossScaleOptimizer`` (float32; dynamic or fixed), whose gradients are
+dense, ``IndexedSlices`` with repeated indices (sometimes none at all) or,
+for a matrix, a dense array with zero rows that we are fed as a CSR matrix
+(TensorFlow gets the ``IndexedSlices`` of its non-zero rows).  Two halves, in two Python environments::
 
     tfenv/bin/python tools/fuzz_tf.py generate cases.npz --trials 300 --seed 1
     python tools/fuzz_tf.py check cases.npz
