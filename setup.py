@@ -68,7 +68,7 @@ CPU_LEVELS = [
 # Built for the baseline only: the CPU probe (it decides which level is loaded),
 # the checks of a step's pairs, the copies of dense packing, the OpenMP report,
 # and the C library's scalar functions.
-BASELINE_ONLY = {"_cpu", "checks", "packing", "parallel", "libm"}
+BASELINE_ONLY = {"_cpu", "checks", "fpmode", "packing", "parallel", "libm"}
 
 
 def _build_levels():

@@ -3,11 +3,13 @@
 # which own the thread split, the prefetch of rows ahead and the pointer
 # arithmetic.  Every walk gives each row to exactly one thread and a row's
 # arithmetic does not depend on the split, so results are the same bits for
-# any thread count.
+# any thread count.  Every thread of a walk reads subnormals as zero and
+# flushes subnormal results to zero, as TensorFlow's kernels do.
 from cpython.bytearray cimport PyByteArray_AS_STRING
-from cython.parallel cimport prange
+from cython.parallel cimport parallel, prange
 from libc.string cimport memset
 
+from _fpmode cimport flush_denormals, restore_fp_mode
 from _openmp cimport omp_get_thread_num
 from _prefetch cimport PREFETCH_ROWS, prefetch_bytes
 from _types cimport floating, index_t
@@ -210,13 +212,16 @@ cdef inline void update_rows(void (*rule)(floating**, const floating*, Py_ssize_
     takes fewer chunks."""
     cdef Py_ssize_t k
     cdef floating* scratch = <floating*>src.scratch
-    for k in prange(n, num_threads=team(n_threads), schedule="dynamic",
-                    chunksize=ROWS_PER_CHUNK):
-        if k + PREFETCH_ROWS < n:
-            prefetch_row(t, rows[k + PREFETCH_ROWS], sizeof(floating))
-        apply_row(rule, t, rows[k],
-                  gradient_row(src, k, rows[k], t.width, scratch, -1,
-                               <const index_t*>src.starts), c)
+    cdef unsigned long long mode = 0
+    with parallel(num_threads=team(n_threads)):
+        mode = flush_denormals()
+        for k in prange(n, schedule="dynamic", chunksize=ROWS_PER_CHUNK):
+            if k + PREFETCH_ROWS < n:
+                prefetch_row(t, rows[k + PREFETCH_ROWS], sizeof(floating))
+            apply_row(rule, t, rows[k],
+                      gradient_row(src, k, rows[k], t.width, scratch, -1,
+                                   <const index_t*>src.starts), c)
+        restore_fp_mode(mode)
 
 
 cdef inline void update_rows_in_turn(void (*rule)(floating**, const floating*, Py_ssize_t,
@@ -229,15 +234,19 @@ cdef inline void update_rows_in_turn(void (*rule)(floating**, const floating*, P
     still in input order."""
     cdef Py_ssize_t k, part, n_parts = team(n_threads)
     cdef floating* scratch = <floating*>src.scratch
-    for part in prange(n_parts, num_threads=n_parts, schedule="static", chunksize=1):
-        for k in range(n):
-            if n_parts > 1 and rows[k] % n_parts != part:
-                continue
-            if k + PREFETCH_ROWS < n:
-                prefetch_row(t, rows[k + PREFETCH_ROWS], sizeof(floating))
-            apply_row(rule, t, rows[k],
-                      gradient_row(src, k, rows[k], t.width, scratch, part,
-                                   <const index_t*>src.starts), c)
+    cdef unsigned long long mode = 0
+    with parallel(num_threads=n_parts):
+        mode = flush_denormals()
+        for part in prange(n_parts, schedule="static", chunksize=1):
+            for k in range(n):
+                if n_parts > 1 and rows[k] % n_parts != part:
+                    continue
+                if k + PREFETCH_ROWS < n:
+                    prefetch_row(t, rows[k + PREFETCH_ROWS], sizeof(floating))
+                apply_row(rule, t, rows[k],
+                          gradient_row(src, k, rows[k], t.width, scratch, part,
+                                       <const index_t*>src.starts), c)
+        restore_fp_mode(mode)
 
 
 cdef inline void update_every_row(void (*rule)(floating**, const floating*, Py_ssize_t,
@@ -246,8 +255,12 @@ cdef inline void update_every_row(void (*rule)(floating**, const floating*, Py_s
                                   const void* c, int n_threads) noexcept nogil:
     """``rule`` on every row r with gradient row ``grad[r]`` (a dense step)."""
     cdef Py_ssize_t r
-    for r in prange(n_rows, num_threads=team(n_threads), schedule="static"):
-        apply_row(rule, t, r, grad + r * t.width, c)
+    cdef unsigned long long mode = 0
+    with parallel(num_threads=team(n_threads)):
+        mode = flush_denormals()
+        for r in prange(n_rows, schedule="static"):
+            apply_row(rule, t, r, grad + r * t.width, c)
+        restore_fp_mode(mode)
 
 
 cdef inline Py_ssize_t first_at_or_after(const index_t* rows, const Py_ssize_t* order,
@@ -283,27 +296,31 @@ cdef inline void sweep_table(void (*rule)(floating**, const floating*, Py_ssize_
     cdef Py_ssize_t chunk_rows, n_chunks, chunk, start, end, r, k, nxt
     cdef Py_ssize_t width = t.width
     cdef floating* scratch = <floating*>src.scratch
+    cdef unsigned long long mode = 0
     chunk_rows = SWEEP_ELEMENTS // width if width < SWEEP_ELEMENTS else 1
     n_chunks = (n_rows + chunk_rows - 1) // chunk_rows
-    for chunk in prange(n_chunks, num_threads=team(n_threads), schedule="static"):
-        start = chunk * chunk_rows
-        end = start + chunk_rows
-        if end > n_rows:
-            end = n_rows
-        k = first_at_or_after(rows, order, n, start)
-        r = start
-        while r < end:
-            nxt = end
-            if k < n and rows[order[k]] < end:
-                nxt = rows[order[k]]
-            if nxt > r:                                  # untouched rows [r, nxt)
-                sweep_run(untouched, t, r, (nxt - r) * width, c)
-            if nxt < end:                                # touched row nxt
-                apply_row(rule, t, nxt,
-                          gradient_row(src, order[k], nxt, width, scratch, -1,
-                                       <const index_t*>src.starts), c)
-                k = k + 1
-            r = nxt + 1
+    with parallel(num_threads=team(n_threads)):
+        mode = flush_denormals()
+        for chunk in prange(n_chunks, schedule="static"):
+            start = chunk * chunk_rows
+            end = start + chunk_rows
+            if end > n_rows:
+                end = n_rows
+            k = first_at_or_after(rows, order, n, start)
+            r = start
+            while r < end:
+                nxt = end
+                if k < n and rows[order[k]] < end:
+                    nxt = rows[order[k]]
+                if nxt > r:                                  # untouched rows [r, nxt)
+                    sweep_run(untouched, t, r, (nxt - r) * width, c)
+                if nxt < end:                                # touched row nxt
+                    apply_row(rule, t, nxt,
+                              gradient_row(src, order[k], nxt, width, scratch, -1,
+                                           <const index_t*>src.starts), c)
+                    k = k + 1
+                r = nxt + 1
+        restore_fp_mode(mode)
 
 
 cdef inline void sweep_run(void (*untouched)(floating**, Py_ssize_t, const void*) noexcept nogil,

@@ -12,6 +12,8 @@ import threading
 
 import numpy as np
 
+from ._kernels import fpmode
+
 __all__ = ["BLOCK", "FRESH_MAX", "PARALLEL_MIN", "Scratch", "block_constants", "block_elements",
            "blocks", "cwise_max", "l2_cache_bytes", "run_blocks"]
 
@@ -112,6 +114,7 @@ def run_blocks(update, c, g, w, slots, n_threads):
     errors = []
 
     def work():
+        mode = fpmode.flush_denormals()     # as the calling thread's (a no-op there)
         try:
             for sl in todo:             # one iterator shared by all threads (GIL-safe)
                 update(c, g[sl], w[sl], *[s[sl] for s in slots])
@@ -119,6 +122,8 @@ def run_blocks(update, c, g, w, slots, n_threads):
             errors.append(exc)
             for _ in todo:              # the other threads stop at their next block
                 pass
+        finally:
+            fpmode.restore_fp_mode(mode)
 
     helpers = [threading.Thread(target=contextvars.copy_context().run, args=(work,),
                                 daemon=True) for _ in range(n_threads - 1)]

@@ -11,6 +11,8 @@ are updated they are acted on, once each, as the caller's error state says
 (`report`).  What the caller sees is what a single NumPy call does: the
 output is complete, then the error is reported.
 """
+import warnings
+
 import numpy as np
 
 
@@ -64,20 +66,29 @@ def restore(token):
         token.__exit__(None, None, None)
 
 
-def report(flags):
+# NumPy's name of each kind of error, and an operation that meets it.
+_KINDS = ((_DIVIDE, "divide", "divide by zero", lambda: np.divide(np.ones(()), np.zeros(()))),
+          (_OVERFLOW, "over", "overflow", lambda: np.multiply(np.full((), 1e300), 1e300)),
+          (_UNDERFLOW, "under", "underflow", lambda: np.multiply(np.full((), 1e-300), 1e-300)),
+          (_INVALID, "invalid", "invalid value", lambda: np.subtract(np.full((), np.inf), np.inf)))
+
+
+def report(flags, stacklevel=3):
     """Act on the errors recorded in ``flags`` as the caller's error state
-    says (call `restore` first): one NumPy operation meets each kind of error
-    recorded (division by zero, overflow, underflow, invalid value), in
-    NumPy's order."""
+    says (call `restore` first), each kind once, in NumPy's order: a
+    `RuntimeWarning` naming the step (pointing ``stacklevel`` frames up, at
+    the caller of ``apply_gradients``) where the state is "warn", else what
+    NumPy does for an operation meeting that kind of error (raise, call,
+    print, log)."""
     mask = 0
     for flag in flags.values():
         mask |= flag
-    one, zero = np.ones((), np.float64), np.zeros((), np.float64)
-    if mask & _DIVIDE:
-        np.divide(one, zero)
-    if mask & _OVERFLOW:
-        np.multiply(np.full((), 1e300), 1e300)
-    if mask & _UNDERFLOW:
-        np.multiply(np.full((), 1e-300), 1e-300)
-    if mask & _INVALID:
-        np.subtract(np.full((), np.inf), np.inf)
+    state = np.geterr()
+    for flag, key, name, meet in _KINDS:
+        if not mask & flag or state[key] == "ignore":
+            continue
+        if state[key] == "warn":
+            warnings.warn(f"{name} encountered in an optimizer step (reported once the step "
+                          "was applied)", RuntimeWarning, stacklevel=stacklevel)
+        else:
+            meet()

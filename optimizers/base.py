@@ -21,7 +21,7 @@ import numpy as np
 
 from . import _complex, _declare, _fpe, clip, schedules
 from . import threads as _threads
-from ._kernels import checks as _checks, packing as _packing
+from ._kernels import checks as _checks, fpmode as _fpmode, packing as _packing
 from ._config import plain_configs_in_subclasses, returns_plain
 from ._registry import register
 from ._dense import BLOCK, Scratch, block_constants, run_blocks
@@ -1128,8 +1128,10 @@ class Optimizer:
             self._undo(mark)
             raise
         # Commit: every check has passed and no user code runs from here.
-        # NumPy's floating-point errors are acted on once the step is whole.
+        # NumPy's floating-point errors are acted on once the step is whole;
+        # subnormals are zero meanwhile, as in TensorFlow's kernels.
         fp_errors, token = _fpe.defer()
+        mode = _fpmode.flush_denormals()
         try:
             if only_accumulate:
                 for grad, var in pairs:
@@ -1138,6 +1140,7 @@ class Optimizer:
                 self._commit(pairs, staged, apply_state, accumulating)
             self._finish_call()
         finally:
+            _fpmode.restore_fp_mode(mode)
             _fpe.restore(token)
         return fp_errors
 

@@ -13,8 +13,10 @@ for a matrix, a dense array with zero rows that we are fed as a CSR matrix
     tfenv/bin/python tools/fuzz_tf.py generate cases.npz --trials 300 --seed 1
     python tools/fuzz_tf.py check cases.npz
 
-``--special 0.3`` puts an inf, -inf, NaN, zero or near-largest entry in
-about 30% of the gradients (NaN and inf propagation are compared too).
+``--special 0.3`` puts an inf, -inf, NaN, zero, near-largest or subnormal
+entry in about 30% of the gradients (NaN and inf propagation and the
+flushing of subnormals are compared too); ``--absurd 0.5`` sets one
+hyperparameter of half the trials outside its useful range.
 
 ``generate`` runs ``tf_keras.optimizers.legacy`` and stores the inputs and
 TensorFlow's variables, weights and ``get_config()`` after the last step (or
@@ -48,6 +50,18 @@ def loose(name, config):
 
 def pick(rng, *choices):
     return choices[rng.integers(len(choices))]
+
+
+ABSURD = (0.0, 1.0, -1.0, 1e30, -1e-30, 2.0, 1e-45)
+
+
+def absurd(rng, cfg, chance):
+    """With probability ``chance``, one numeric argument of ``cfg`` becomes a
+    value outside its useful range (zero, one, negative, huge, subnormal)."""
+    keys = [k for k, v in cfg.items() if isinstance(v, float)]
+    if keys and rng.random() < chance:
+        cfg[keys[rng.integers(len(keys))]] = float(pick(rng, *ABSURD))
+    return cfg
 
 
 def draw_config(rng, name):
@@ -116,14 +130,17 @@ def draw_schedule(rng, lr):
 
 def spoil(rng, array, chance):
     """With probability ``chance``, one entry of ``array`` becomes inf, -inf,
-    NaN, zero or a value near the dtype's largest (in place); returns it."""
+    NaN, zero, a value near the dtype's largest or a subnormal (in place);
+    returns it."""
     if array.size and rng.random() < chance:
-        value = pick(rng, np.inf, -np.inf, np.nan, 0.0, np.finfo(array.dtype).max / 4)
+        info = np.finfo(array.dtype)
+        value = pick(rng, np.inf, -np.inf, np.nan, 0.0, info.max / 4,
+                     -info.smallest_subnormal * 1000, info.smallest_normal / 3)
         array.flat[rng.integers(array.size)] = value
     return array
 
 
-def draw_trial(rng, special=0.0):
+def draw_trial(rng, special=0.0, absurd_chance=0.0):
     """One trial's inputs: config, initial values and per-step gradients."""
     name = CLASSES[rng.integers(len(CLASSES))]
     dtype = pick(rng, "float32", "float64")
@@ -165,7 +182,8 @@ def draw_trial(rng, special=0.0):
         loss_scale = {"dynamic": dynamic,
                       "initial_scale": float(pick(rng, 1.0, 2.0 ** 15, 128.0)),
                       **({"dynamic_growth_steps": int(rng.integers(1, 4))} if dynamic else {})}
-    return {"name": name, "config": draw_config(rng, name), "dtype": dtype,
+    return {"name": name, "config": absurd(rng, draw_config(rng, name), absurd_chance),
+            "dtype": dtype,
             "shapes": shapes, "init": init, "steps": steps, "loss_scale": loss_scale}
 
 
@@ -229,7 +247,7 @@ def generate(args):
     rng = np.random.default_rng(args.seed)
     trials, results = [], []
     for _ in range(args.trials):
-        trial = draw_trial(rng, args.special)
+        trial = draw_trial(rng, args.special, args.absurd)
         trials.append(trial)
         try:
             config = dict(trial["config"])
@@ -278,6 +296,21 @@ def relative_error(actual, expected):
 # Keys newer Keras adds to a schedule's serialization (TensorFlow 2.4 has
 # ``{"class_name", "config"}`` and no warmup in CosineDecay).
 NEWER_KEYS = {"module", "registered_name", "warmup_target", "warmup_steps"}
+
+
+def subnormals_differ(actual, expected):
+    """Entries that are subnormal on one side and zero on the other (what
+    flushing subnormals to zero changes, far below any relative tolerance)."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    if actual.shape != expected.shape or actual.dtype.kind != "f":
+        return 0
+    tiny = np.finfo(actual.dtype).smallest_normal
+
+    def subnormal(x):
+        return (x != 0) & (np.abs(x) < tiny)
+
+    return int(np.count_nonzero((subnormal(actual) & (expected == 0))
+                                | (subnormal(expected) & (actual == 0))))
 
 
 def compare_configs(ours, theirs):
@@ -368,6 +401,11 @@ def check(args):
             errs.append(np.inf)
         else:
             errs += [relative_error(o, w) for o, w in zip(ours_weights, want_weights)]
+        ours_all = [v.numpy() for v in variables] + list(ours_weights)
+        flushed = sum(subnormals_differ(o, w) for o, w in zip(ours_all, want_vars + want_weights))
+        if flushed:
+            differing += 1
+            print(f"{label}\n    {flushed} entries subnormal on one side, zero on the other")
         if max(errs) > tol:
             differing += 1
             print(f"{label}\n    relative errors {['%.3g' % e for e in errs]} (tolerance {tol:g})")
@@ -384,6 +422,8 @@ def main(argv=None):
     gen.add_argument("--seed", type=int, default=0)
     gen.add_argument("--special", type=float, default=0.0,
                      help="chance that a gradient holds an inf, NaN, 0 or huge entry")
+    gen.add_argument("--absurd", type=float, default=0.0,
+                     help="chance that one hyperparameter is out of its useful range")
     chk = sub.add_parser("check", help="replay the trials here and compare")
     chk.add_argument("path")
     args = parser.parse_args(argv)
