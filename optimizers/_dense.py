@@ -89,9 +89,11 @@ def cwise_max(a, b, mask):
     """``a = max(a, b)`` in place as TensorFlow's fused dense kernels take it
     (Eigen's ``cwiseMax``, ``std::max(a, b)``: ``b`` only where ``a < b``), so
     a NaN in ``b`` leaves ``a`` and a NaN in ``a`` stays; ``np.maximum``
-    would return the NaN of ``b``.  ``mask`` is a boolean scratch array."""
+    would return the NaN of ``b``.  ``b`` is taken as ``b * 1``, an
+    arithmetic result, so that a subnormal is flushed as by a ``max``
+    instruction in a step.  ``mask`` is a boolean scratch array."""
     np.less(a, b, out=mask)
-    np.copyto(a, b, where=mask)
+    np.multiply(b, 1, out=a, where=mask)
 
 
 def run_blocks(update, c, g, w, slots, n_threads):

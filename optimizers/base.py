@@ -130,6 +130,9 @@ def _check_ema(use_ema, momentum, frequency):
             None if frequency is None else int(frequency))
 
 
+_FLOAT32_TINY = np.finfo(np.float32).smallest_normal
+
+
 def _check_accumulation_steps(steps):
     """Keras 3's check of ``gradient_accumulation_steps``: None or an integer >= 2."""
     if steps is None:
@@ -617,6 +620,8 @@ class Optimizer:
             raw = value._value
             if raw.dtype is dtype:
                 return raw[()]
+            if 0 < abs(raw) < _FLOAT32_TINY:
+                raw = raw * 0       # TensorFlow's cast reads a subnormal as (signed) zero
             return compute_dtype(dtype).type(raw)
         if isinstance(value, schedules.LearningRateSchedule):
             return value
@@ -1524,6 +1529,20 @@ class Optimizer:
     def _transform_gradients(self, pairs):
         """Clip (value, norm, global norm), then run ``gradient_transformers``."""
         _complex.check_clipping(self, pairs)
+        if (self._clipvalue is not None or self._clipnorm is not None
+                or self._global_clipnorm is not None):
+            mode = _fpmode.flush_denormals()    # TensorFlow's ops: subnormals are zero
+            try:
+                pairs = self._clipped(pairs)
+            finally:
+                _fpmode.restore_fp_mode(mode)
+        for i, fn in enumerate(self.gradient_transformers):
+            pairs = check_pairs(filter_empty_gradients(
+                fn(pairs), f"the output of `gradient_transformers[{i}]`"))
+        return pairs
+
+    def _clipped(self, pairs):
+        """Clip by value, then by norm, then by global norm (as configured)."""
         if self._clipvalue is not None:
             pairs = [(clip.clip_by_value(g, self._clipvalue), v) for g, v in pairs]
         if self._clipnorm is not None:
@@ -1532,9 +1551,6 @@ class Optimizer:
             check_global_clip_dtypes(pairs)
             grads = clip.clip_by_global_norm([g for g, _ in pairs], self._global_clipnorm)
             pairs = list(zip(grads, [v for _, v in pairs]))
-        for i, fn in enumerate(self.gradient_transformers):
-            pairs = check_pairs(filter_empty_gradients(
-                fn(pairs), f"the output of `gradient_transformers[{i}]`"))
         return pairs
 
     def _stage_constrained(self, pairs, apply_state):

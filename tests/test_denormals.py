@@ -82,3 +82,33 @@ def test_every_thread_flushes(kind, monkeypatch):
             optimizers.set_num_threads(None)
         assert (w.numpy() == 0).all()
     assert np.float32(1e-38) * np.float32(0.5) == np.float32(5e-39)
+
+
+def test_a_subnormal_float32_hyperparameter_is_zero_for_a_float64_variable():
+    # TensorFlow holds hyperparameters in float32 and casts them with
+    # subnormals read as zero: lr = 1e-45 moves nothing.
+    w = Variable(np.ones(3))
+    opt = optimizers.SGD(1e-45, momentum=0.9)
+    opt.apply_gradients([(np.ones(3), w)])
+    assert (w.numpy() == 1).all() and (opt.get_slot(w, "momentum").numpy() == 0).all()
+    table = Variable(np.ones((3, 2)))
+    with pytest.raises(ValueError, match="learning rate > 0"):
+        optimizers.Ftrl(1e-45).apply_gradients(
+            [(IndexedSlices(np.ones((1, 2)), np.array([1]), table.shape), table)])
+
+
+def test_adamax_takes_a_subnormal_gradient_as_zero():
+    w = Variable(np.zeros(2, np.float32))
+    opt = optimizers.Adamax()
+    opt.apply_gradients([(np.array([-1e-40, 1.0], np.float32), w)])
+    assert opt.get_slot(w, "v").numpy()[0] == 0                 # max(0, |g|): g reads as 0
+
+
+def test_clipping_reads_subnormals_as_zero():
+    # clip_by_norm with a subnormal clip_norm and gradient: t * c / max(norm, c)
+    # is 0 / 0 in TensorFlow, so the step makes a NaN there.
+    w = Variable(np.ones(2, np.float32))
+    opt = optimizers.SGD(0.1, clipnorm=1e-45)
+    with np.errstate(all="ignore"):
+        opt.apply_gradients([(np.array([-1e-42, 0.0], np.float32), w)])
+    assert np.isnan(w.numpy()).all()
