@@ -16,7 +16,6 @@ import warnings
 import numpy as np
 
 
-
 def _fast_path():
     """NumPy's error-state context variable and its maker (NumPy >= 2.0;
     0.3 us a step against 1.3 us for `numpy.errstate`), if they behave as

@@ -8,7 +8,8 @@ a few steps, each leaving out some variables, sometimes through a
 ``LossScaleOptimizer`` (float32; dynamic or fixed), whose gradients are
 dense, ``IndexedSlices`` with repeated indices (sometimes none at all) or,
 for a matrix, a dense array with zero rows that we are fed as a CSR matrix
-(TensorFlow gets the ``IndexedSlices`` of its non-zero rows).  Two halves, in two Python environments::
+(TensorFlow gets the ``IndexedSlices`` of its non-zero rows).  Two halves,
+in two Python environments::
 
     tfenv/bin/python tools/fuzz_tf.py generate cases.npz --trials 300 --seed 1
     python tools/fuzz_tf.py check cases.npz
@@ -385,7 +386,8 @@ def check(args):
         if expected is None or error is not None:
             if (expected is None) != (error is not None):
                 differing += 1
-                print(f"{label}\n    TensorFlow: {entry['error'] or 'ok'}\n    ours: {error or 'ok'}")
+                print(f"{label}\n    TensorFlow: {entry['error'] or 'ok'}\n"
+                      f"    ours: {error or 'ok'}")
             continue
         want_vars, want_weights = expected
         ours_weights = inner.get_weights()
