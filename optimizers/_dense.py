@@ -15,7 +15,8 @@ import numpy as np
 from ._kernels import fpmode
 
 __all__ = ["BLOCK", "FRESH_MAX", "PARALLEL_MIN", "Scratch", "block_constants", "block_elements",
-           "blocks", "cwise_max", "l2_cache_bytes", "run_blocks"]
+           "blocks", "cwise_max", "l2_cache_bytes", "L2_CACHE_BYTES", "run_blocks"]
+
 
 def l2_cache_bytes(root="/sys/devices/system/cpu/cpu0/cache"):
     """The size of a core's level-2 data cache in bytes, read from Linux's
@@ -46,7 +47,10 @@ def block_elements(l2_bytes):
     return min(max(1 << ((l2_bytes // 8).bit_length() - 1), 1 << 14), 1 << 18)
 
 
-BLOCK = block_elements(l2_cache_bytes())
+L2_CACHE_BYTES = l2_cache_bytes()
+"""This machine's L2 cache as read at import (0: unknown)."""
+
+BLOCK = block_elements(L2_CACHE_BYTES)
 """Elements per block.  Each block costs a few Python calls and one ufunc
 call per operation, so blocks are as large as the cache allows: half the L2
 cache in float32 (`block_elements`).  Measured on D1 (10,000,000 float32

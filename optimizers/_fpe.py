@@ -15,6 +15,17 @@ import warnings
 
 import numpy as np
 
+__all__ = ["defer", "report", "restore"]
+
+# NumPy's error flags, in the order it acts on them.
+_DIVIDE, _OVERFLOW, _UNDERFLOW, _INVALID = 1, 2, 4, 8
+
+# NumPy's name of each kind of error, and an operation that meets it.
+_KINDS = ((_DIVIDE, "divide", "divide by zero", lambda: np.divide(np.ones(()), np.zeros(()))),
+          (_OVERFLOW, "over", "overflow", lambda: np.multiply(np.full((), 1e300), 1e300)),
+          (_UNDERFLOW, "under", "underflow", lambda: np.multiply(np.full((), 1e-300), 1e-300)),
+          (_INVALID, "invalid", "invalid value", lambda: np.subtract(np.full((), np.inf), np.inf)))
+
 
 def _fast_path():
     """NumPy's error-state context variable and its maker (NumPy >= 2.0;
@@ -24,11 +35,12 @@ def _fast_path():
         from numpy._core.umath import _extobj_contextvar as var, _make_extobj as make
         flags = {}
         token = var.set(make(all="call", call=flags.__setitem__))
+        _, _, name, meet = _KINDS[0]
         try:
-            np.divide(np.ones(()), np.zeros(()))
+            meet()
         finally:
             var.reset(token)
-        if flags.get("divide by zero") != 1:
+        if flags.get(name) != _DIVIDE:
             return None, None
         return var, make
     except Exception:  # noqa: BLE001 - any other NumPy: the public context manager
@@ -36,11 +48,6 @@ def _fast_path():
 
 
 _extobj_contextvar, _make_extobj = _fast_path()
-
-__all__ = ["defer", "report", "restore"]
-
-# NumPy's error flags, in the order it acts on them.
-_DIVIDE, _OVERFLOW, _UNDERFLOW, _INVALID = 1, 2, 4, 8
 
 
 def defer():
@@ -63,13 +70,6 @@ def restore(token):
         _extobj_contextvar.reset(token)
     else:
         token.__exit__(None, None, None)
-
-
-# NumPy's name of each kind of error, and an operation that meets it.
-_KINDS = ((_DIVIDE, "divide", "divide by zero", lambda: np.divide(np.ones(()), np.zeros(()))),
-          (_OVERFLOW, "over", "overflow", lambda: np.multiply(np.full((), 1e300), 1e300)),
-          (_UNDERFLOW, "under", "underflow", lambda: np.multiply(np.full((), 1e-300), 1e-300)),
-          (_INVALID, "invalid", "invalid value", lambda: np.subtract(np.full((), np.inf), np.inf)))
 
 
 def report(flags, stacklevel=3):

@@ -24,7 +24,7 @@ def _info():
             "openmp": bool(threads.openmp_enabled()),
             "threads": threads.get_num_threads(),
         },
-        "dense": {"block_elements": _dense.BLOCK, "l2_cache_bytes": _dense.l2_cache_bytes()},
+        "dense": {"block_elements": _dense.BLOCK, "l2_cache_bytes": _dense.L2_CACHE_BYTES},
         "python": {"version": platform.python_version(), "machine": platform.machine(),
                    "platform": sys.platform},
         "dependencies": {"numpy": np.__version__, "scipy": scipy.__version__},
